@@ -1,0 +1,1 @@
+"""equigrid pipelines: ERA5 ingestion, task sampling, training, evaluation, batch gridding."""

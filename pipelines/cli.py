@@ -1,0 +1,23 @@
+"""The ``equigrid`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="equigrid: gridded temperature with uncertainty from station data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command("models")
+def list_models() -> None:
+    """List the model family (names accepted by models.build_model)."""
+    from models import MODELS, build_model
+
+    for name in sorted(MODELS):
+        cfg = {"domain": [[50, 58], [-10, 2]]} if name.startswith(("ae", "relaxed")) else {}
+        m = build_model(name, **cfg)
+        n = sum(p.numel() for p in m.parameters())
+        typer.echo(f"{name:16s} {n:>10,d} parameters")

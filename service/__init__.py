@@ -1,0 +1,1 @@
+"""equigrid HTTP service (FastAPI)."""
