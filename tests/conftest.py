@@ -32,7 +32,7 @@ def small_config(name: str, dim_x: int = 2, domain: list[list[float]] | None = N
 def shared_data() -> Path:
     """``../shared/data``; tests that need it skip with the reason where it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (third-party files kept beside the repo)")
+        pytest.skip(f"shared data not found at {SHARED_DATA} (third-party files beside the repo)")
     return SHARED_DATA
 
 

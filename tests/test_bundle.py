@@ -13,8 +13,12 @@ from pipelines.bundle import BundleError, Stats, load_bundle, save_bundle, wrap_
 
 from .conftest import UK, small_config
 
-AUX = {"names": ["orog", "land_fraction"], "origin": [50.0, -10.0], "spacing": [0.25, 0.25],
-       "shape": [33, 49]}
+AUX = {
+    "names": ["orog", "land_fraction"],
+    "origin": [50.0, -10.0],
+    "spacing": [0.25, 0.25],
+    "shape": [33, 49],
+}
 
 
 def make_bundle(tmp_path, point_aux: bool = True):
@@ -23,8 +27,13 @@ def make_bundle(tmp_path, point_aux: bool = True):
     lat = torch.linspace(50, 58, 33)[:, None].expand(33, 49)
     m.gridded_aux.set_raster(torch.stack([100 * (lat - 50), torch.ones(33, 49)]))
     norm = {"t2m": Stats(280.0, 3.0), "elevation": Stats(200.0, 150.0)}
-    return save_bundle(m, tmp_path / "b", normalisation=norm,
-                       point_aux=["elevation"] if point_aux else [], extra={"metrics": {}})
+    return save_bundle(
+        m,
+        tmp_path / "b",
+        normalisation=norm,
+        point_aux=["elevation"] if point_aux else [],
+        extra={"metrics": {}},
+    )
 
 
 def test_round_trip_and_prediction_in_kelvin(tmp_path) -> None:
@@ -36,8 +45,15 @@ def test_round_trip_and_prediction_in_kelvin(tmp_path) -> None:
     assert (p.variance > 0).all() and np.isfinite(p.mean).all()
     assert 250 < p.mean.mean() < 310  # kelvin, not normalised units
     assert p.in_domain.all() and p.elevation_source == "model orography"
-    given = b.predict([52, 53], [-1, -2], [281.0, 279.5], lat, lon,
-                      station_elevation=[10, 20], target_elevation=np.full((5, 4), 50.0))
+    given = b.predict(
+        [52, 53],
+        [-1, -2],
+        [281.0, 279.5],
+        lat,
+        lon,
+        station_elevation=[10, 20],
+        target_elevation=np.full((5, 4), 50.0),
+    )
     assert given.elevation_source == "given"
     assert not np.allclose(given.mean, p.mean)
 
@@ -46,14 +62,16 @@ def test_out_of_domain_falls_back_to_training_mean_elevation(tmp_path) -> None:
     b = load_bundle(make_bundle(tmp_path))
     p = b.predict([40.0, 41.0], [-100.0, -101.0], [290.0, 291.0], [40.5], [-100.5])
     assert not p.in_domain.any() and p.elevation_source == "training mean"
-    strict = b.predict([40.0, 41.0], [-100.0, -101.0], [290.0, 291.0], [40.5], [-100.5],
-                       equivariant_only=True)
+    strict = b.predict(
+        [40.0, 41.0], [-100.0, -101.0], [290.0, 291.0], [40.5], [-100.5], equivariant_only=True
+    )
     np.testing.assert_array_equal(p.mean, strict.mean)
 
 
 def test_wrap_longitude() -> None:
-    np.testing.assert_allclose(wrap_longitude(np.array([0, 359.75, 180, -180, 2])),
-                               [0, -0.25, -180, -180, 2])
+    np.testing.assert_allclose(
+        wrap_longitude(np.array([0, 359.75, 180, -180, 2])), [0, -0.25, -180, -180, 2]
+    )
 
 
 def test_broken_bundles_are_refused_with_one_line(tmp_path) -> None:

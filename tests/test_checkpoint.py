@@ -41,7 +41,7 @@ def test_corrupt_weights_are_detected(tmp_path) -> None:
 
 
 def test_missing_and_bad_json_are_one_line_errors(tmp_path) -> None:
-    with pytest.raises(models.CheckpointError, match="no model.json"):
+    with pytest.raises(models.CheckpointError, match=r"no model\.json"):
         models.load(tmp_path)
     (tmp_path / "model.json").write_text("{not json")
     with pytest.raises(models.CheckpointError, match="not valid JSON"):

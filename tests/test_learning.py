@@ -32,8 +32,14 @@ def held_out_nll(m: torch.nn.Module, tasks) -> float:
 def test_aeconvcnp_learns_gp_samples() -> None:
     torch.manual_seed(1)
     m = models.build_model(
-        "aeconvcnp", dim_x=1, domain=[[-2.0, 2.0]], points_per_unit=16.0,
-        unet_channels=[16, 16, 16], kernel_size=5, head_width=32, fixed_channels=2,
+        "aeconvcnp",
+        dim_x=1,
+        domain=[[-2.0, 2.0]],
+        points_per_unit=16.0,
+        unet_channels=[16, 16, 16],
+        kernel_size=5,
+        head_width=32,
+        fixed_channels=2,
     )
     val_gen = torch.Generator().manual_seed(123)
     held_out = [gp_batch(val_gen) for _ in range(8)]

@@ -173,8 +173,12 @@ def test_pointwise_auxiliaries_in_transformers(name: str) -> None:
 
 
 def test_gridded_auxiliaries_change_predictions_and_survive_save_load(tmp_path) -> None:
-    aux = {"names": ["orog", "land"], "origin": [50.0, -10.0], "spacing": [0.25, 0.25],
-           "shape": [33, 49]}
+    aux = {
+        "names": ["orog", "land"],
+        "origin": [50.0, -10.0],
+        "spacing": [0.25, 0.25],
+        "shape": [33, 49],
+    }
     m = build("aeconvcnp", aux_grid=aux)
     raster = torch.stack([torch.rand(33, 49) * 500, (torch.rand(33, 49) > 0.5).float()])
     m.gridded_aux.set_raster(raster)
