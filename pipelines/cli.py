@@ -1,6 +1,12 @@
-"""The ``equigrid`` command line."""
+"""The ``equigrid`` command line.
+
+Each subcommand lives beside the code it drives and registers itself through a
+``register(app)`` function; this module only lists them.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import typer
 
@@ -8,7 +14,16 @@ app = typer.Typer(
     help="equigrid: gridded temperature with uncertainty from station data.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+
+# modules that define `register(app: typer.Typer) -> None`
+COMMAND_MODULES = [
+    "pipelines.ingest",
+    "pipelines.train",
+    "pipelines.evaluate",
+    "service.cli",
+]
 
 
 @app.command("models")
@@ -21,3 +36,11 @@ def list_models() -> None:
         m = build_model(name, **cfg)
         n = sum(p.numel() for p in m.parameters())
         typer.echo(f"{name:16s} {n:>10,d} parameters")
+
+
+for _mod in COMMAND_MODULES:
+    try:
+        importlib.import_module(_mod).register(app)
+    except ModuleNotFoundError as _e:  # a command module not written yet
+        if _e.name != _mod:
+            raise
