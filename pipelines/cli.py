@@ -26,6 +26,11 @@ COMMAND_MODULES = [
 ]
 
 
+@app.callback()
+def main() -> None:
+    """equigrid: gridded temperature with uncertainty from station data."""
+
+
 @app.command("models")
 def list_models() -> None:
     """List the model family (names accepted by models.build_model)."""

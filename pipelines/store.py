@@ -83,9 +83,9 @@ def validate(ds: xr.Dataset) -> None:
     for a in ("t2m_mean", "t2m_std"):
         if not np.isfinite(ds.attrs.get(a, np.nan)):
             raise StoreError(f"store lacks attribute {a}")
-    for v in ("orog", "land_fraction"):
-        if v in ds and ds[v].dims != ("latitude", "longitude"):
-            raise StoreError(f"store {v} must be ({'latitude'}, {'longitude'})")
+    for name in ("orog", "land_fraction"):
+        if name in ds and ds[name].dims != ("latitude", "longitude"):
+            raise StoreError(f"store {name} must be (latitude, longitude)")
 
 
 def open_store(path: str | Path) -> xr.Dataset:
