@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import models
 from models.fixed_inputs import FixedInputs
@@ -273,4 +275,19 @@ def test_cuda_matches_cpu(name: str) -> None:
     xc, yc, xt = task(2)
     a = predict(m, xc, yc, xt)[0]
     b = predict(m.cuda(), xc.cuda(), yc.cuda(), xt.cuda())[0].cpu()
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    k=st.tuples(st.integers(-40, 40), st.integers(-40, 40)),
+    name=st.sampled_from(CONV),
+)
+def test_property_any_lattice_shift_leaves_equivariant_component_unchanged(k, name) -> None:
+    torch.manual_seed(0)
+    m = build(name)
+    xc, yc, xt = task(2, b=1, nc=10, nt=12)
+    shift = torch.tensor(k, dtype=torch.float32) / m.points_per_unit
+    a = predict(m, xc, yc, xt, strict=True)[0]
+    b = predict(m, xc + shift, yc, xt + shift, strict=True)[0]
     torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
