@@ -133,9 +133,9 @@ class Bundle:
                 raise ValueError(f"{name} coordinates and values must be finite")
         dev, f32 = self.device, torch.float32
         y = self.normalisation["t2m"]
-        xc = torch.as_tensor(np.stack([s_lat, s_lon], -1), dtype=f32, device=dev)[None]
-        yc = y.normalise(torch.as_tensor(s_val, dtype=f32, device=dev))[None, :, None]
-        xt = torch.as_tensor(np.stack([t_lat, t_lon], -1), dtype=f32, device=dev)[None]
+        xc = torch.tensor(np.stack([s_lat, s_lon], -1), dtype=f32, device=dev)[None]
+        yc = y.normalise(torch.tensor(s_val, dtype=f32, device=dev))[None, :, None]
+        xt = torch.tensor(np.stack([t_lat, t_lon], -1), dtype=f32, device=dev)[None]
         kwargs: dict[str, Any] = {}
         source, notes = "none", []
         if self.point_aux:
@@ -148,10 +148,10 @@ class Bundle:
             if source != "given":
                 notes.append(f"elevation not given everywhere; filled from {source}")
             e = self.normalisation["elevation"]
-            kwargs["aux_c"] = e.normalise(torch.as_tensor(c_elev, dtype=f32, device=dev))[
+            kwargs["aux_c"] = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[
                 None, :, None
             ]
-            kwargs["aux_t"] = e.normalise(torch.as_tensor(t_elev, dtype=f32, device=dev))[
+            kwargs["aux_t"] = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[
                 None, :, None
             ]
         dist = self.model(xc, yc, xt, strict=equivariant_only, **kwargs)

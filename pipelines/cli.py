@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "pipelines.ingest",
     "pipelines.train",
     "pipelines.evaluate",
+    "pipelines.grid",
     "service.cli",
 ]
 

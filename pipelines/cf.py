@@ -1,0 +1,143 @@
+"""Target grids and CF-1.10 output of gridded predictions, shared by batch jobs and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+UNITS = {"K": ("K", "K2"), "degC": ("degC", "degC2")}
+KELVIN_OFFSET = 273.15
+
+
+class GridError(ValueError):
+    """A target grid specification is invalid."""
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A regular or irregular lat/lon target grid (both ascending, degrees)."""
+
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.lat), len(self.lon)
+
+    @property
+    def size(self) -> int:
+        return len(self.lat) * len(self.lon)
+
+    def mesh(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(lat, lon)`` arrays of shape ``[n_lat, n_lon]``."""
+        la, lo = np.meshgrid(self.lat, self.lon, indexing="ij")
+        return la, lo
+
+    @classmethod
+    def from_bbox(
+        cls, west: float, south: float, east: float, north: float, resolution: float
+    ) -> GridSpec:
+        if not all(np.isfinite([west, south, east, north, resolution])):
+            raise GridError("bbox and resolution must be finite")
+        if resolution <= 0:
+            raise GridError("resolution_deg must be positive")
+        if west >= east:
+            raise GridError("bbox west must be less than east")
+        if south >= north:
+            raise GridError("bbox south must be less than north")
+        if south < -90 or north > 90:
+            raise GridError("bbox latitudes must lie in [-90, 90]")
+        n_lat = int(np.floor((north - south) / resolution + 1e-9)) + 1
+        n_lon = int(np.floor((east - west) / resolution + 1e-9)) + 1
+        lat = south + resolution * np.arange(n_lat, dtype=np.float64)
+        lon = west + resolution * np.arange(n_lon, dtype=np.float64)
+        return cls(lat, lon)
+
+    @classmethod
+    def from_axes(cls, lat: Any, lon: Any) -> GridSpec:
+        la, lo = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+        if la.ndim != 1 or lo.ndim != 1 or la.size == 0 or lo.size == 0:
+            raise GridError("grid lat and lon must be non-empty lists")
+        if not (np.isfinite(la).all() and np.isfinite(lo).all()):
+            raise GridError("grid lat and lon must be finite")
+        if (np.abs(la) > 90).any():
+            raise GridError("grid lat must lie in [-90, 90]")
+        return cls(la, lo)
+
+
+def from_kelvin(values_k: NDArray[np.float64], units: str) -> NDArray[np.float64]:
+    return values_k - KELVIN_OFFSET if units == "degC" else values_k
+
+
+def to_kelvin(values: NDArray[np.float64], units: str) -> NDArray[np.float64]:
+    if units not in UNITS:
+        raise ValueError(f"unknown units {units!r}; use one of {sorted(UNITS)}")
+    return values + KELVIN_OFFSET if units == "degC" else values
+
+
+def coordinate_attrs() -> dict[str, dict[str, str]]:
+    return {
+        "lat": {
+            "standard_name": "latitude",
+            "long_name": "latitude",
+            "units": "degrees_north",
+            "axis": "Y",
+        },
+        "lon": {
+            "standard_name": "longitude",
+            "long_name": "longitude",
+            "units": "degrees_east",
+            "axis": "X",
+        },
+    }
+
+
+def cf_dataset(
+    grid: GridSpec,
+    mean: NDArray[np.float64],
+    variance: NDArray[np.float64],
+    in_domain: NDArray[np.bool_],
+    units: str,
+    attrs: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """One gridded prediction (``[n_lat, n_lon]`` arrays in ``units``) as a CF-1.10 dataset."""
+    unit, var_unit = UNITS[units]
+    c = coordinate_attrs()
+    ds = xr.Dataset(
+        {
+            "tas": (
+                ("lat", "lon"),
+                mean.astype(np.float32),
+                {
+                    "standard_name": "air_temperature",
+                    "long_name": "near-surface air temperature (predictive mean)",
+                    "units": unit,
+                },
+            ),
+            "tas_variance": (
+                ("lat", "lon"),
+                variance.astype(np.float32),
+                {
+                    "long_name": "predictive variance of near-surface air temperature",
+                    "units": var_unit,
+                    "cell_methods": "area: point",
+                },
+            ),
+            "in_domain": (
+                ("lat", "lon"),
+                in_domain.astype(np.int8),
+                {
+                    "long_name": "cell lies in the model's trained domain (fixed inputs active)",
+                    "flag_values": np.array([0, 1], dtype=np.int8),
+                    "flag_meanings": "equivariant_component full_model",
+                },
+            ),
+        },
+        coords={"lat": ("lat", grid.lat, c["lat"]), "lon": ("lon", grid.lon, c["lon"])},
+        attrs={"Conventions": "CF-1.10", **(attrs or {})},
+    )
+    return ds
