@@ -22,7 +22,7 @@ COMMAND_MODULES = [
     "pipelines.ingest",
     "pipelines.train",
     "pipelines.evaluate",
-    "pipelines.grid",
+    "pipelines.gridding",
     "service.cli",
 ]
 

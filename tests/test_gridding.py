@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from pipelines.bundle import load_bundle
 from pipelines.cli import app
-from pipelines.grid import demo_stations
+from pipelines.gridding import demo_stations
 
 from .test_bundle import make_bundle
 
