@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.ingest import ingest, parse_split
 from pipelines.store import open_store, provenance
 
@@ -58,3 +62,219 @@ def test_provenance_is_json(shared_data: Path, tmp_path: Path) -> None:
         record = json.loads(ds.attrs["provenance"])
     assert record["command"] == "equigrid ingest x"
     assert {"inputs", "written_utc", "orography"} <= set(record)
+
+
+# --- synthetic files in each ERA5 schema -------------------------------------------------
+
+TIMES = np.arange("2019-03-20T00", "2019-03-26T00", 12, dtype="datetime64[h]").astype(
+    "datetime64[ns]"
+)
+
+
+def field() -> xr.DataArray:
+    """A smooth tidy t2m (K) on a small grid that crosses the Greenwich meridian."""
+    lat = np.arange(50.0, 51.5, 0.25)
+    lon = np.arange(-2.0, 1.75, 0.25)
+    t = np.arange(TIMES.size)[:, None, None]
+    values = 280.0 + 3 * np.sin(t / 2) + (lat[:, None] - 50) - 0.5 * lon[None, :] ** 2 / 4
+    return xr.DataArray(
+        values.astype(np.float32),
+        dims=("time", "latitude", "longitude"),
+        coords={"time": TIMES, "latitude": lat, "longitude": lon},
+        name="t2m",
+        attrs={"units": "K", "long_name": "2 metre temperature"},
+    )
+
+
+def write_tidy(da: xr.DataArray, path: Path) -> Path:
+    da.to_dataset(name=da.name or "t2m").to_netcdf(path)
+    return path
+
+
+def write_old_cds(da: xr.DataArray, path: Path) -> Path:
+    """netCDF3, int16 packed, latitude descending, longitude 0..360, expver 1 then 5."""
+    d = da.assign_coords(longitude=da["longitude"] % 360).sortby("longitude")
+    d = d.sortby("latitude", ascending=False)
+    cut = d["time"].values[d.sizes["time"] // 2]
+    expver = xr.DataArray(np.array([1, 5], dtype=np.int32), dims="expver")
+    x = xr.concat([d.where(d["time"] < cut), d.where(d["time"] >= cut)], dim=expver)
+    x = x.assign_coords(expver=expver).transpose("time", "expver", "latitude", "longitude")
+    lo, hi = float(d.min()), float(d.max())
+    packing = {
+        "dtype": "int16",
+        "scale_factor": (hi - lo) / (2**16 - 4),
+        "add_offset": (hi + lo) / 2,
+        "_FillValue": np.int16(-32767),
+    }
+    ds = x.to_dataset(name="t2m")
+    ds["t2m"].attrs = dict(da.attrs)
+    time_enc = {"units": "hours since 1900-01-01 00:00:00.0", "dtype": "int32"}
+    ds.to_netcdf(path, format="NETCDF3_64BIT", encoding={"t2m": packing, "time": time_enc})
+    return path
+
+
+def write_new_cds(da: xr.DataArray, path: Path) -> Path:
+    """netCDF4, time named valid_time, scalar number and per-time expver coordinates."""
+    d = da.sortby("latitude", ascending=False).rename(time="valid_time")
+    ds = d.to_dataset(name="t2m").assign_coords(
+        number=0, expver=("valid_time", np.array(["0001"] * d.sizes["valid_time"]))
+    )
+    ds["t2m"].attrs |= {"GRIB_paramId": 167, "GRIB_shortName": "2t"}
+    enc = {"valid_time": {"units": "seconds since 1970-01-01", "dtype": "int64"}}
+    ds.to_netcdf(path, format="NETCDF4", encoding=enc)
+    return path
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> dict[str, xr.Dataset]:
+    da = field()
+    celsius = (da - 273.15).rename("2m_temperature").rename(latitude="lat", longitude="lon")
+    celsius.attrs = {"units": "degC"}
+    files = {
+        "tidy": write_tidy(da, tmp_path / "tidy.nc"),
+        "old_cds": write_old_cds(da, tmp_path / "old.nc"),
+        "new_cds": write_new_cds(da, tmp_path / "new.nc"),
+        "celsius": write_tidy(celsius, tmp_path / "celsius.nc"),
+    }
+    return {k: open_store(ingest([f], tmp_path / f"{k}.store.nc")) for k, f in files.items()}
+
+
+def test_every_schema_gives_the_same_store(stores: dict[str, xr.Dataset]) -> None:
+    truth = field()
+    assert truth["longitude"].values.min() < 0 < truth["longitude"].values.max()
+    for name, store in stores.items():
+        assert store["t2m"].dtype == np.float32, name
+        assert store["t2m"].attrs["units"] == "K", name
+        # int16 packing of a ~8 K range resolves ~1e-4 K
+        xr.testing.assert_allclose(store["t2m"], truth, atol=1e-3, rtol=0)
+        np.testing.assert_array_equal(store["split"].values, [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2])
+        assert store.attrs["t2m_mean"] == pytest.approx(float(truth[:4].mean()), abs=1e-3)
+    xr.testing.assert_allclose(stores["old_cds"]["t2m"], stores["new_cds"]["t2m"], atol=1e-3)
+
+
+def test_files_concatenate_along_time_and_identical_duplicates_are_kept_once(
+    tmp_path: Path,
+) -> None:
+    da = field()
+    a = write_new_cds(da.isel(time=slice(0, 7)), tmp_path / "a.nc")
+    b = write_old_cds(da.isel(time=slice(4, None)), tmp_path / "b.nc")  # overlaps a by 3
+    store = open_store(ingest([b, a], tmp_path / "s.nc"))
+    xr.testing.assert_allclose(store["t2m"], da, atol=1e-3, rtol=0)
+    assert len(provenance(store)["inputs"]) == 2
+
+
+# --- bad input through the CLI: one line on stderr, exit 2, nothing written --------------
+
+
+def _with(da: xr.DataArray, **attrs: object) -> xr.DataArray:
+    out = da.copy()
+    out.attrs = {**da.attrs, **attrs}
+    return out
+
+
+def _values(da: xr.DataArray, values: np.ndarray) -> xr.DataArray:
+    return da.copy(data=values.astype(da.dtype))
+
+
+def _nan_step(da: xr.DataArray) -> xr.DataArray:
+    v = da.values.copy()
+    v[3] = np.nan
+    return _values(da, v)
+
+
+def _dem(path: Path, lat: np.ndarray, lon: np.ndarray, units: str = "m") -> Path:
+    orog = xr.DataArray(
+        np.full((lat.size, lon.size), 100.0, np.float32),
+        dims=("lat", "lon"),
+        coords={"lat": lat, "lon": lon},
+        attrs={"units": units},
+    )
+    orog.to_dataset(name="elevation").to_netcdf(path)
+    return path
+
+
+def _grib_bytes(path: Path) -> Path:
+    path.write_bytes(b"GRIB" + bytes(60) + b"7777")
+    return path
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _t(d: Path, da: xr.DataArray, name: str = "t.nc") -> str:
+    return str(write_tidy(da, d / name))
+
+
+Case = Callable[[Path, xr.DataArray], tuple[list[str], str]]
+
+# name -> (directory, the good field) -> (arguments besides --out, text the message must hold)
+BAD_CASES: dict[str, Case] = {
+    "missing variable": lambda d, da: ([_t(d, da.rename("d2m"))], "no 2 m temperature variable"),
+    "unknown units": lambda d, da: ([_t(d, _with(da, units="degF"))], "unknown units 'degF'"),
+    "no units": lambda d, da: ([_t(d, da.drop_attrs())], "unknown units None"),
+    "implausible values": lambda d, da: ([_t(d, _with(da - 273.15, units="K"))], "implausible"),
+    "all NaN": lambda d, da: ([_t(d, _values(da, np.full(da.shape, np.nan)))], "all missing"),
+    "NaN time step": lambda d, da: ([_t(d, _nan_step(da))], "missing values at 1 time steps"),
+    "non-monotonic latitude": lambda d, da: (
+        [_t(d, da.isel(latitude=[0, 2, 1, 3, 4, 5]))],
+        "non-monotonic values in coordinate latitude",
+    ),
+    "duplicate time in a file": lambda d, da: (
+        [_t(d, da.isel(time=[0, 1, 1, 2]))],
+        "duplicate values in coordinate time",
+    ),
+    "conflicting duplicates": lambda d, da: (
+        [_t(d, da), _t(d, _values(da[:4], da.values[:4] + 1), "u.nc")],
+        "duplicate time 2019-03-20T00:00",
+    ),
+    "different grids": lambda d, da: (
+        [_t(d, da), _t(d, da.isel(latitude=slice(1, None)), "u.nc")],
+        "grid differs",
+    ),
+    "unreadable file": lambda d, da: ([str(_write(d / "junk.nc", b"not netCDF\n"))], "cannot read"),
+    "missing file": lambda d, da: ([str(d / "absent.nc")], "file not found"),
+    "no files": lambda d, da: ([], "no input files"),
+    "GRIB without cfgrib": lambda d, da: (
+        [str(_grib_bytes(d / "t.grib"))],
+        "pip install 'equigrid[grib]'",
+    ),
+    "DEM too small": lambda d, da: (
+        [
+            _t(d, da),
+            "--orography",
+            str(_dem(d / "o.nc", np.arange(50.5, 52, 0.5), np.arange(-3, 3.0))),
+        ],
+        "not the temperature grid",
+    ),
+    "DEM units": lambda d, da: (
+        [
+            _t(d, da),
+            "--orography",
+            str(_dem(d / "o.nc", np.arange(49, 53.0), np.arange(-3, 3.0), "ft")),
+        ],
+        "unknown units 'ft'",
+    ),
+    "bad split": lambda d, da: ([_t(d, da), "--split", "1-21,20-31"], "--split"),
+    "no training days": lambda d, da: ([_t(d, da), "--split", "1-5,6-10,11-31"], "training"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "cfgrib", None)  # as if the grib extra were not installed
+    inputs, expected = BAD_CASES[case](tmp_path, field())
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    existing = _write(out_dir / "existing.nc", b"an existing store\n")
+    for out in (out_dir / "new.nc", existing):
+        result = CliRunner().invoke(app, ["ingest", *inputs, "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        message = result.stderr.strip()
+        assert "\n" not in message and "Traceback" not in message, message
+        assert expected in message, message
+        assert sorted(p.name for p in out_dir.iterdir()) == ["existing.nc"]
+        assert existing.read_bytes() == b"an existing store\n"
