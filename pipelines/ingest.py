@@ -22,6 +22,7 @@ import numpy as np
 import typer
 import xarray as xr
 
+from pipelines import download
 from pipelines.era5 import combine_times, read_t2m
 from pipelines.errors import IngestError
 from pipelines.orography import read_orography
@@ -151,6 +152,22 @@ def _command(files: Sequence[Path], out: Path, options: dict[str, Any]) -> str:
     return shlex.join(args)
 
 
+def fetch(
+    months: str, area: str | None, hours: str | None, directory: Path
+) -> tuple[list[Path], dict[str, Any]]:
+    """Download (resumably) the months of ``--download``; the files and their provenance."""
+    if area is None:
+        raise IngestError("--download needs --area north,west,south,east")
+    requests = download.build_requests(
+        download.parse_area(area),
+        download.parse_months(months),
+        download.parse_hours(hours) if hours is not None else download.ALL_HOURS,
+    )
+    files = download.download(requests, directory)
+    record = {"dataset": download.DATASET, "requests": [r.request for r in requests]}
+    return files, {"download": record}
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``ingest`` command to the CLI."""
 
@@ -170,12 +187,38 @@ def register(app: typer.Typer) -> None:
             "--split",
             help="Day-of-month ranges: train,validation[,test].",
         ),
+        months: str | None = typer.Option(
+            None,
+            "--download",
+            help="Download these months from the CDS first (2019-03 or 2019-01:2019-06).",
+        ),
+        area: str | None = typer.Option(
+            None, "--area", help="With --download: north,west,south,east in degrees."
+        ),
+        hours: str | None = typer.Option(
+            None, "--hours", help="With --download: UTC hours, e.g. 0,6,12,18 (default 0-23)."
+        ),
+        download_dir: Path | None = typer.Option(
+            None,
+            "--download-dir",
+            help="With --download: where monthly files go (default: era5_downloads beside --out).",
+        ),
     ) -> None:
         """Turn ERA5 2 m temperature files into a training store."""
+        inputs = list(files or [])
+        options = {"--orography": orography, "--split": split, "--download": months}
+        options |= {"--area": area, "--hours": hours, "--download-dir": download_dir}
         try:
             days = parse_split(split)
-            command = _command(files or [], out, {"--orography": orography, "--split": split})
-            path = ingest(files or [], out, orography=orography, split=days, command=command)
+            extra: dict[str, Any] = {}
+            if months is not None:
+                directory = download_dir or out.parent / "era5_downloads"
+                fetched, extra = fetch(months, area, hours, directory)
+                inputs += fetched
+            elif area is not None or hours is not None or download_dir is not None:
+                raise IngestError("--area, --hours and --download-dir need --download")
+            command = _command(files or [], out, options)
+            path = ingest(inputs, out, orography, days, command, extra)
         except (IngestError, StoreError) as e:
             typer.echo(f"equigrid ingest: {e}", err=True)
             raise typer.Exit(2) from None
