@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.errors import IngestError
+from pipelines.errors import IngestError, first_line
 
 DATASET = "reanalysis-era5-single-levels"
 ALL_HOURS = tuple(range(24))
@@ -85,8 +85,9 @@ def download(
             try:
                 client.retrieve(DATASET, req.request, str(part))
             except Exception as e:  # the client's errors (HTTP, CDS queue) are not ours to type
-                reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                raise IngestError(f"CDS request for {req.filename} failed: {reason}") from None
+                raise IngestError(
+                    f"CDS request for {req.filename} failed: {first_line(e)}"
+                ) from None
             if not part.is_file():
                 raise IngestError(f"CDS client wrote no file for {req.filename}")
             os.replace(part, target)
@@ -103,8 +104,9 @@ def make_client() -> CdsClient:
     try:
         client: CdsClient = cdsapi.Client()
     except Exception as e:  # cdsapi raises bare Exception for a missing/bad configuration
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise IngestError(f"cannot set up the CDS client (see ~/.cdsapirc): {reason}") from None
+        raise IngestError(
+            f"cannot set up the CDS client (see ~/.cdsapirc): {first_line(e)}"
+        ) from None
     return client
 
 

@@ -25,7 +25,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from pipelines.errors import IngestError
+from pipelines.errors import IngestError, first_line
 from pipelines.grid import SPATIAL, same_points, standardise
 from pipelines.lexicon import canonical_units, find_variable, names_tried, rename_coords
 
@@ -68,8 +68,7 @@ def open_source(path: Path, grib_filter: dict[str, Any] | None = None) -> xr.Dat
     try:
         return xr.open_dataset(path, **kwargs)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise IngestError(f"{path}: cannot read ({reason})") from None
+        raise IngestError(f"{path}: cannot read ({first_line(e)})") from None
 
 
 def combine_expver(da: xr.DataArray) -> xr.DataArray:
@@ -133,9 +132,15 @@ def check_values(da: xr.DataArray, source: str, units: object) -> None:
 
 def read_t2m(path: str | Path) -> xr.DataArray:
     """Read one file into ``t2m(time, latitude, longitude)`` float32 K, checked and tidy."""
-    path = Path(path)
-    source = str(path)
-    ds = open_source(path, grib_filter={"shortName": "2t"})
+    ds = open_source(Path(path), grib_filter={"shortName": "2t"})
+    try:
+        return t2m_from(ds, str(path))
+    except (OSError, RuntimeError) as e:  # data read lazily: a corrupt chunk shows up here
+        raise IngestError(f"{path}: cannot read ({first_line(e)})") from None
+
+
+def t2m_from(ds: xr.Dataset, source: str) -> xr.DataArray:
+    """The checked, tidy 2 m temperature of a dataset in any supported schema."""
     name = find_variable(ds, "t2m")
     if name is None:
         found = ", ".join(map(str, ds.data_vars)) or "none"

@@ -57,11 +57,8 @@ def format_split(days: DaySplit) -> str:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def file_record(path: Path) -> dict[str, Any]:
@@ -219,7 +216,7 @@ def register(app: typer.Typer) -> None:
                 raise IngestError("--area, --hours and --download-dir need --download")
             command = _command(files or [], out, options)
             path = ingest(inputs, out, orography, days, command, extra)
-        except (IngestError, StoreError) as e:
-            typer.echo(f"equigrid ingest: {e}", err=True)
+        except (IngestError, StoreError, OSError) as e:  # OSError: the store could not be written
+            typer.echo(f"equigrid ingest: {' '.join(str(e).split())}", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"wrote {path}")

@@ -13,7 +13,11 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.era5 import t2m_from
+from pipelines.grid import SPATIAL
 from pipelines.ingest import ingest, parse_split
+from pipelines.lexicon import STANDARD_GRAVITY
+from pipelines.orography import read_orography
 from pipelines.store import open_store, provenance
 
 FIXTURE = "era5_t2m_uk_fixture_2019-03-01_3h.nc"
@@ -278,3 +282,68 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         assert expected in message, message
         assert sorted(p.name for p in out_dir.iterdir()) == ["existing.nc"]
         assert existing.read_bytes() == b"an existing store\n"
+
+
+def test_cfgrib_layout_is_understood() -> None:
+    """cfgrib's layout: ``time`` = analysis time indexed beside ``valid_time``, scalars."""
+    da = field()
+    d = da.sortby("latitude", ascending=False).assign_coords(
+        longitude=da["longitude"] % 360
+    )  # a GRIB grid stored 0..360 east, north to south
+    d = d.sortby("longitude").assign_coords(
+        number=0,
+        step=np.timedelta64(0, "ns"),
+        surface=0.0,
+        valid_time=("time", d["time"].values),
+    )
+    # analysis time deliberately different from valid time: valid_time must win
+    d = d.assign_coords(time=d["time"].values - np.timedelta64(1, "h"))
+    got = t2m_from(d.rename("2t").to_dataset(), "cfgrib-like")
+    xr.testing.assert_allclose(got, da)
+    assert set(got.coords) == {"time", "latitude", "longitude"}
+
+
+def test_single_time_grib_message_gets_a_time_dimension() -> None:
+    da = field().isel(time=0)
+    got = t2m_from(da.assign_coords(valid_time=da["time"]).to_dataset(), "one message")
+    xr.testing.assert_allclose(got, field().isel(time=[0]))
+
+
+def test_geopotential_with_land_sea_mask_is_regridded(tmp_path: Path) -> None:
+    """ERA5 invariants: z (m2 s-2) and lsm, with time, descending lat, 0..360 lon, coarse grid."""
+    lat = np.arange(52.0, 49.0, -0.5)
+    lon = np.arange(0.0, 360.0, 0.5)
+    lat2, lon2 = np.meshgrid(lat, np.where(lon >= 180, lon - 360, lon), indexing="ij")
+    height = 100.0 + 20 * lat2 + 10 * lon2  # linear: bilinear interpolation is exact
+    z = xr.DataArray(
+        (height * STANDARD_GRAVITY)[None].astype(np.float32),
+        dims=("valid_time", "latitude", "longitude"),
+        coords={"valid_time": TIMES[:1], "latitude": lat, "longitude": lon},
+        attrs={"units": "m**2 s**-2"},
+    )
+    lsm = (z * 0 + (lon2 < 0)).assign_attrs(units="(0 - 1)")
+    path = tmp_path / "invariants.nc"
+    xr.Dataset({"z": z, "lsm": lsm}).to_netcdf(path)
+    grid = field()
+    static = read_orography(path, grid)
+    expected = 100.0 + 20 * grid["latitude"] + 10 * grid["longitude"]
+    xr.testing.assert_allclose(static["orog"], expected.astype(np.float32).transpose(*SPATIAL))
+    assert static["orog"].attrs["units"] == "m"
+    assert set(np.unique(static["land_fraction"].values[:, grid["longitude"].values <= -0.5])) == {
+        1.0
+    }
+    assert float(static["land_fraction"].min()) == 0.0
+
+
+def test_finer_dem_is_interpolated_onto_the_era5_grid(shared_data: Path, tmp_path: Path) -> None:
+    out = ingest(
+        [shared_data / FIXTURE], tmp_path / "s.nc", orography=shared_data / "orog_uk_0p1.nc"
+    )
+    store = open_store(out)
+    with xr.open_dataset(shared_data / OROG) as same_source_on_grid:
+        ref = same_source_on_grid["orog"]
+        xr.testing.assert_equal(store["orog"]["latitude"], ref["latitude"])
+        # both come from one model orography, interpolated differently: close, not equal
+        r = np.corrcoef(store["orog"].values.ravel(), ref.values.ravel())[0, 1]
+        assert r > 0.97
+        assert float(abs(store["orog"] - ref).max()) > 1.0
