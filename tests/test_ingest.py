@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -347,3 +349,10 @@ def test_finer_dem_is_interpolated_onto_the_era5_grid(shared_data: Path, tmp_pat
         r = np.corrcoef(store["orog"].values.ravel(), ref.values.ravel())[0, 1]
         assert r > 0.97
         assert float(abs(store["orog"] - ref).max()) > 1.0
+
+
+def test_store_gets_ordinary_file_permissions(tmp_path: Path) -> None:
+    out = ingest([write_tidy(field(), tmp_path / "t.nc")], tmp_path / "s.nc")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
