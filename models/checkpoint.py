@@ -46,6 +46,7 @@ def _atomic_write(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; checkpoints are read by other users too
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

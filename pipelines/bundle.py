@@ -31,6 +31,8 @@ from torch import nn
 import models
 from models.checkpoint import CheckpointError
 
+from .grid import wrap_longitude
+
 BUNDLE_KIND = "equigrid-bundle"
 BUNDLE_VERSION = 1
 DEFAULT_BUNDLE = Path(models.__file__).resolve().parent / "weights" / "default"
@@ -59,11 +61,6 @@ class Prediction:
     in_domain: NDArray[np.bool_]
     elevation_source: str = "none"  # "given", "model orography", "training mean" or "none"
     notes: list[str] = field(default_factory=list)
-
-
-def wrap_longitude(lon: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Longitudes in any convention (0..360 or -180..180) -> [-180, 180)."""
-    return ((np.asarray(lon, dtype=np.float64) + 180.0) % 360.0) - 180.0
 
 
 @dataclass
