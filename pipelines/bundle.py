@@ -255,10 +255,11 @@ class Bundle:
                 self._fill_elevation(s_lat, s_lon, q.station_elevation),
                 self._fill_elevation(t_lat, t_lon, q.target_elevation),
             )
-            sources = {src_c, src_t}
-            source = "given" if sources == {"given"} else ", ".join(sorted(sources - {"given"}))
-            if source != "given":
-                task.notes.append(f"elevation not given everywhere; filled from {source}")
+            parts = {p for src in (src_c, src_t) for p in src.split(", ")}
+            source = ", ".join(sorted(parts))
+            if parts != {"given"}:
+                filled = ", ".join(sorted(parts - {"given"}))
+                task.notes.append(f"elevation not given everywhere; filled from {filled}")
             e = self.normalisation["elevation"]
             task.aux_c = e.normalise(torch.as_tensor(c_elev, dtype=f32, device=dev))[:, None]
             task.aux_t = e.normalise(torch.as_tensor(t_elev, dtype=f32, device=dev))[:, None]
