@@ -119,7 +119,12 @@ def make_client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def app_settings(bundle_dir: Path) -> Settings:
     return Settings(
-        model=bundle_dir, device="cpu", max_stations=50, max_grid_cells=5000, max_body_bytes=200_000
+        model=bundle_dir,
+        device="cpu",
+        max_stations=50,
+        max_grid_cells=5000,
+        max_body_bytes=200_000,
+        max_internal_cells=100_000,
     )
 
 
