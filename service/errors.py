@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ServiceError(Exception):
@@ -87,14 +88,23 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, detail, _request_id(request))
 
 
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Framework HTTP errors (e.g. 400 for an undecodable body) in the same body format."""
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc.status_code, exc.detail, _request_id(request), headers=exc.headers)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
 
 # OpenAPI description of the error responses, for the routes' ``responses=``
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "body is not decodable JSON"},
     401: {"model": ErrorBody, "description": "missing or invalid X-API-Key"},
     406: {"model": ErrorBody, "description": "no acceptable representation"},
     413: {"model": ErrorBody, "description": "request body over the configured limit"},
+    503: {"model": ErrorBody, "description": "model not loaded and warmed up yet"},
 }
