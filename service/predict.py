@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from pipelines.bundle import Prediction, Query
 
 from .errors import InvalidRequest, NotAcceptable
-from .schemas import KELVIN_OFFSET, ModelRef
+from .schemas import KELVIN_OFFSET, ModelRef, StationsRequest
 from .state import Ready
 
 JSON, NETCDF, PNG = "application/json", "application/x-netcdf", "image/png"
@@ -91,14 +91,16 @@ async def run(
     return pred, 1000 * (time.perf_counter() - start)
 
 
-def shared_fields(
-    ready: Ready, pred: Prediction, units: str, request_id: str, equivariant_only: bool
+def prediction_fields(
+    ready: Ready, pred: Prediction, body: StationsRequest, request_id: str
 ) -> dict[str, Any]:
-    """Fields of :class:`service.schemas._PredictionResponse` (timing left to the caller)."""
+    """The fields every prediction response shares (see ``_PredictionResponse``), with
+    mean (in the request's units; the variance is the same in K^2 and degC^2), variance
+    and in-domain flags in the targets' shape. Timing is left to the caller."""
     notes = list(pred.notes)
     outside = int((~pred.in_domain).sum())
     if outside:
-        where = "" if equivariant_only else " outside the trained domain"
+        where = "" if body.equivariant_only else " outside the trained domain"
         notes.append(
             f"{outside} of {pred.in_domain.size} targets{where} are served by the model's "
             "equivariant component"
@@ -106,16 +108,15 @@ def shared_fields(
     b = ready.bundle
     return {
         "request_id": request_id,
-        "units": units,
-        "variance_units": f"{units}^2",
+        "units": body.units,
+        "variance_units": f"{body.units}^2",
         "in_domain_fraction": float(pred.in_domain.mean()),
         "elevation_source": pred.elevation_source,
         "notes": notes,
-        "equivariant_only": equivariant_only,
+        "time": body.time,
+        "equivariant_only": body.equivariant_only,
         "model": ModelRef(name=b.name, version=b.version, sha256=b.sha256),
+        "mean": (pred.mean - KELVIN_OFFSET[body.units]).tolist(),
+        "variance": pred.variance.tolist(),
+        "in_domain": pred.in_domain.tolist(),
     }
-
-
-def in_units(pred: Prediction, units: str) -> NDArray[np.float64]:
-    """The predictive mean in ``units`` (the variance is the same in K^2 and degC^2)."""
-    return pred.mean - KELVIN_OFFSET[units]

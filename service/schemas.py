@@ -63,7 +63,7 @@ def _positions(lat: list[float], lon: list[float]) -> list[tuple[float, float]]:
     ]
 
 
-class _StationsRequest(_Strict):
+class StationsRequest(_Strict):
     stations: list[Station] = Field(min_length=1)
     units: Units = "degC"
     time: datetime | None = Field(
@@ -72,7 +72,7 @@ class _StationsRequest(_Strict):
     equivariant_only: bool = Field(default=False, description="use only the equivariant component")
 
     @model_validator(mode="after")
-    def _plausible_and_consistent(self) -> _StationsRequest:
+    def _plausible_and_consistent(self) -> StationsRequest:
         lo, hi = (v - KELVIN_OFFSET[self.units] for v in PLAUSIBLE_K)
         for i, s in enumerate(self.stations):
             if not lo <= s.value <= hi:
@@ -176,11 +176,11 @@ class GridSpec(_Strict):
         return lat, lon
 
 
-class GridRequest(_StationsRequest):
+class GridRequest(StationsRequest):
     grid: GridSpec
 
 
-class PointsRequest(_StationsRequest):
+class PointsRequest(StationsRequest):
     targets: list[Target] = Field(min_length=1)
 
 

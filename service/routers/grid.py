@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import render
 from ..errors import ERROR_RESPONSES
-from ..predict import JSON, NETCDF, PNG, check_counts, in_units, negotiate, run, shared_fields
+from ..predict import JSON, NETCDF, PNG, check_counts, negotiate, prediction_fields, run
 from ..schemas import GridRequest, GridResponse
 from ..state import Ready, get_ready, require_api_key
 
@@ -38,13 +38,9 @@ async def grid(body: GridRequest, request: Request, ready: Ready = Depends(get_r
     stations = body.station_arrays()
     pred, model_ms = await run(ready, stations, t_lat, t_lon, None, body.equivariant_only)
     result = GridResponse.model_construct(
-        **shared_fields(ready, pred, body.units, request.state.request_id, body.equivariant_only),
-        time=body.time,
+        **prediction_fields(ready, pred, body, request.state.request_id),
         lat=lat.tolist(),
         lon=lon.tolist(),
-        mean=in_units(pred, body.units).tolist(),
-        variance=pred.variance.tolist(),
-        in_domain=pred.in_domain.tolist(),
         timing_ms={"model": model_ms},
     )
     render_start = time.perf_counter()

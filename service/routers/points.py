@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 
 from ..errors import ERROR_RESPONSES
-from ..predict import JSON, check_counts, in_units, negotiate, run, shared_fields
+from ..predict import JSON, check_counts, negotiate, prediction_fields, run
 from ..schemas import PointsRequest, PointsResponse
 from ..state import Ready, get_ready, require_api_key
 
@@ -35,14 +35,10 @@ async def points(
     stations = body.station_arrays()
     pred, model_ms = await run(ready, stations, t_lat, t_lon, t_elev, body.equivariant_only)
     result = PointsResponse.model_construct(
-        **shared_fields(ready, pred, body.units, request.state.request_id, body.equivariant_only),
-        time=body.time,
+        **prediction_fields(ready, pred, body, request.state.request_id),
         lat=t_lat.tolist(),
         lon=t_lon.tolist(),
         id=[t.id for t in body.targets],
-        mean=in_units(pred, body.units).tolist(),
-        variance=pred.variance.tolist(),
-        in_domain=pred.in_domain.tolist(),
         timing_ms={"model": model_ms, "total": 1000 * (time.perf_counter() - start)},
     )
     return Response(result.model_dump_json(), media_type=JSON)
