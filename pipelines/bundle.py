@@ -19,6 +19,7 @@ longitude wrapping, elevation filling and the in-domain flags, in physical units
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,71 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Query:
+    """One prediction request in physical units: stations (K) and target points.
+
+    Arrays may have any shape; the prediction has the targets' shape. Elevations (m) may be
+    ``None`` or NaN where unknown.
+    """
+
+    station_lat: ArrayLike
+    station_lon: ArrayLike
+    station_value_k: ArrayLike
+    target_lat: ArrayLike
+    target_lon: ArrayLike
+    station_elevation: ArrayLike | None = None
+    target_elevation: ArrayLike | None = None
+    equivariant_only: bool = False
+
+
+@dataclass(frozen=True)
+class _Coordinates:
+    """A query's validated, flattened coordinates (longitudes wrapped) and station values."""
+
+    s_lat: NDArray[np.float64]
+    s_lon: NDArray[np.float64]
+    s_val: NDArray[np.float64]
+    t_lat: NDArray[np.float64]
+    t_lon: NDArray[np.float64]
+    shape: tuple[int, ...]
+
+    @classmethod
+    def of(cls, q: Query) -> _Coordinates:
+        def flat(a: ArrayLike) -> NDArray[np.float64]:
+            return np.asarray(a, dtype=np.float64).ravel()
+
+        s_lat, s_lon, s_val = flat(q.station_lat), flat(q.station_lon), flat(q.station_value_k)
+        t_lat, t_lon = flat(q.target_lat), flat(q.target_lon)
+        if not (len(s_lat) == len(s_lon) == len(s_val)) or len(s_lat) == 0:
+            raise ValueError("stations need equally long, non-empty lat, lon and value arrays")
+        if len(t_lat) != len(t_lon) or len(t_lat) == 0:
+            raise ValueError("targets need equally long, non-empty lat and lon arrays")
+        for name, arr in (("station", np.r_[s_lat, s_lon, s_val]), ("target", np.r_[t_lat, t_lon])):
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name} coordinates and values must be finite")
+        shape = np.shape(q.target_lat)
+        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, wrap_longitude(t_lon), shape)
+
+
+@dataclass
+class _Task:
+    """A query as model-ready tensors (one task, no batch dimension)."""
+
+    xc: torch.Tensor  # [n_context, 2]
+    yc: torch.Tensor  # [n_context, 1], normalised
+    xt: torch.Tensor  # [n_target, 2]
+    shape: tuple[int, ...]
+    equivariant_only: bool
+    in_domain: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    aux_c: torch.Tensor | None = None  # [n_context, dim_aux], normalised
+    aux_t: torch.Tensor | None = None  # [n_target, dim_aux], normalised
+    elevation_source: str = "none"
+    notes: list[str] = field(default_factory=list)
+    window_start: tuple[int, ...] | None = None
+    window_shape: tuple[int, ...] | None = None
+
+
 @dataclass
 class Bundle:
     model: nn.Module
@@ -92,11 +158,12 @@ class Bundle:
         aux = getattr(self.model, "gridded_aux", None)
         if aux is None or "orog" not in aux.names:
             return np.full(np.shape(lat), np.nan)
-        pts = torch.as_tensor(np.stack([lat, lon], axis=-1), dtype=torch.float32)
-        vals = aux.at_points(pts.to(self.device))[..., aux.names.index("orog")]
-        return vals.double().cpu().numpy()
+        pts = torch.tensor(np.stack([lat, lon], axis=-1), dtype=torch.float32).reshape(-1, 2)
+        k = aux.names.index("orog")
+        # chunks bound the [points, raster side] interpolation weights for large grids
+        vals = [aux.at_points(c.to(self.device))[:, k] for c in pts.split(1 << 16)]
+        return torch.cat(vals).double().cpu().numpy().reshape(np.shape(lat))
 
-    @torch.no_grad()
     def predict(
         self,
         station_lat: ArrayLike,
@@ -114,52 +181,141 @@ class Bundle:
         Elevations (m) may be ``None`` or contain NaN where unknown: those are filled from the
         model's orography, else with the training mean elevation, and the result says which.
         """
-        s_lat = np.asarray(station_lat, dtype=np.float64).ravel()
-        s_lon = wrap_longitude(np.asarray(station_lon, dtype=np.float64).ravel())
-        s_val = np.asarray(station_value_k, dtype=np.float64).ravel()
-        t_lat = np.asarray(target_lat, dtype=np.float64)
-        shape = t_lat.shape
-        t_lat = t_lat.ravel()
-        t_lon = wrap_longitude(np.asarray(target_lon, dtype=np.float64).ravel())
-        if not (len(s_lat) == len(s_lon) == len(s_val)) or len(s_lat) == 0:
-            raise ValueError("stations need equally long, non-empty lat, lon and value arrays")
-        if len(t_lat) != len(t_lon):
-            raise ValueError("targets need equally long lat and lon arrays")
-        for name, arr in (("station", np.r_[s_lat, s_lon, s_val]), ("target", np.r_[t_lat, t_lon])):
-            if not np.isfinite(arr).all():
-                raise ValueError(f"{name} coordinates and values must be finite")
+        query = Query(
+            station_lat,
+            station_lon,
+            station_value_k,
+            target_lat,
+            target_lon,
+            station_elevation=station_elevation,
+            target_elevation=target_elevation,
+            equivariant_only=equivariant_only,
+        )
+        return self.predict_batch([query])[0]
+
+    def grid_cells(self, query: Query) -> int:
+        """Cells of the internal grid the model computes on for ``query`` (0: no grid).
+
+        Cheap (no elevation filling, no model call): lets callers refuse queries whose
+        stations and targets span too large an area before any memory is spent on them.
+        """
+        c = _Coordinates.of(query)
+        window = self._window(self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon))
+        return math.prod(window[1]) if window else 0
+
+    def _points(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> torch.Tensor:
+        """``[n, 2]`` float32 (lat, lon) on the model's device."""
+        return torch.tensor(np.stack([lat, lon], -1), dtype=torch.float32, device=self.device)
+
+    def _window(
+        self, xc: torch.Tensor, xt: torch.Tensor
+    ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """(start, shape) of the model's internal grid window, None for grid-free models."""
+        window = getattr(self.model, "window", None)
+        if window is None:
+            return None
+        w = window(xc[None], xt[None])
+        return w.start, w.shape
+
+    @torch.no_grad()
+    def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]:
+        """Predict several independent queries, coalescing them into few model calls.
+
+        Queries whose internal grid window is identical (the usual case: the same output grid
+        with stations inside it) and that agree on ``equivariant_only`` run as one batch:
+        stations are padded and masked out with ``mask_c``, targets are padded by repeating
+        the query's last target, so each query sees exactly the computation it would see
+        alone. Queries that differ run one model call each. Results keep the input order.
+        """
+        tasks = [self._prepare(q) for q in queries]
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, t in enumerate(tasks):
+            key = (t.equivariant_only, t.window_shape, t.window_start) if t.window_shape else (i,)
+            groups.setdefault(key, []).append(i)
+        out: list[Prediction | None] = [None] * len(tasks)
+        for idx in groups.values():
+            for i, pred in zip(idx, self._run([tasks[i] for i in idx]), strict=True):
+                out[i] = pred
+        return [p for p in out if p is not None]
+
+    def _prepare(self, q: Query) -> _Task:
+        c = _Coordinates.of(q)
+        s_lat, s_lon, t_lat, t_lon = c.s_lat, c.s_lon, c.t_lat, c.t_lon
         dev, f32 = self.device, torch.float32
-        y = self.normalisation["t2m"]
-        xc = torch.tensor(np.stack([s_lat, s_lon], -1), dtype=f32, device=dev)[None]
-        yc = y.normalise(torch.tensor(s_val, dtype=f32, device=dev))[None, :, None]
-        xt = torch.tensor(np.stack([t_lat, t_lon], -1), dtype=f32, device=dev)[None]
-        kwargs: dict[str, Any] = {}
-        source, notes = "none", []
+        xc, xt = self._points(s_lat, s_lon), self._points(t_lat, t_lon)
+        yc = self.normalisation["t2m"].normalise(torch.tensor(c.s_val, dtype=f32, device=dev))
+        shape = c.shape
+        task = _Task(xc, yc[:, None], xt, shape, q.equivariant_only)
+        task.in_domain = self.in_domain(t_lat, t_lon)
         if self.point_aux:
             (c_elev, src_c), (t_elev, src_t) = (
-                self._fill_elevation(s_lat, s_lon, station_elevation),
-                self._fill_elevation(t_lat, t_lon, target_elevation),
+                self._fill_elevation(s_lat, s_lon, q.station_elevation),
+                self._fill_elevation(t_lat, t_lon, q.target_elevation),
             )
-            sources = {src_c, src_t}
-            source = "given" if sources == {"given"} else ", ".join(sorted(sources - {"given"}))
-            if source != "given":
-                notes.append(f"elevation not given everywhere; filled from {source}")
+            parts = {p for src in (src_c, src_t) for p in src.split(", ")}
+            source = ", ".join(sorted(parts))
+            if parts != {"given"}:
+                filled = ", ".join(sorted(parts - {"given"}))
+                task.notes.append(f"elevation not given everywhere; filled from {filled}")
             e = self.normalisation["elevation"]
-            kwargs["aux_c"] = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[
-                None, :, None
-            ]
-            kwargs["aux_t"] = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[
-                None, :, None
-            ]
-        dist = self.model(xc, yc, xt, strict=equivariant_only, **kwargs)
-        mean = dist.mean[0, :, 0].double().cpu().numpy() * y.std + y.mean
-        var = dist.variance[0, :, 0].double().cpu().numpy() * y.std**2
-        in_dom = self.in_domain(t_lat, t_lon)
-        if equivariant_only:
-            in_dom = np.zeros_like(in_dom)
-        return Prediction(
-            mean.reshape(shape), var.reshape(shape), in_dom.reshape(shape), source, notes
+            task.aux_c = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[:, None]
+            task.aux_t = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[:, None]
+            task.elevation_source = source
+        window = self._window(xc, xt)
+        if window is not None:
+            task.window_start, task.window_shape = window
+        return task
+
+    def _run(self, tasks: list[_Task]) -> list[Prediction]:
+        """One model call for ``tasks`` (padded to common sizes); predictions in K."""
+        nc = max(len(t.xc) for t in tasks)
+        nt = max(len(t.xt) for t in tasks)
+
+        def pad(x: torch.Tensor, n: int, repeat_last: bool = False) -> torch.Tensor:
+            if len(x) == n:
+                return x
+            fill = (
+                x[-1:].expand(n - len(x), -1)
+                if repeat_last
+                else x.new_zeros(n - len(x), x.shape[1])
+            )
+            return torch.cat([x, fill])
+
+        kwargs: dict[str, Any] = {}
+        if len(tasks) > 1:
+            mask = torch.zeros(len(tasks), nc, device=self.device)
+            for i, t in enumerate(tasks):
+                mask[i, : len(t.xc)] = 1.0
+            kwargs["mask_c"] = mask
+        if self.point_aux:
+            kwargs["aux_c"] = torch.stack([pad(t.aux_c, nc) for t in tasks if t.aux_c is not None])
+            kwargs["aux_t"] = torch.stack(
+                [pad(t.aux_t, nt, True) for t in tasks if t.aux_t is not None]
+            )
+        dist = self.model(
+            torch.stack([pad(t.xc, nc) for t in tasks]),
+            torch.stack([pad(t.yc, nc) for t in tasks]),
+            torch.stack([pad(t.xt, nt, True) for t in tasks]),
+            strict=tasks[0].equivariant_only,
+            **kwargs,
         )
+        y = self.normalisation["t2m"]
+        means = dist.mean[..., 0].double().cpu().numpy() * y.std + y.mean
+        variances = dist.variance[..., 0].double().cpu().numpy() * y.std**2
+        preds = []
+        for t, mean, var in zip(tasks, means, variances, strict=True):
+            n = len(t.xt)
+            in_dom = np.zeros_like(t.in_domain) if t.equivariant_only else t.in_domain
+            preds.append(
+                Prediction(
+                    mean[:n].reshape(t.shape),
+                    var[:n].reshape(t.shape),
+                    in_dom.reshape(t.shape),
+                    t.elevation_source,
+                    list(t.notes),
+                )
+            )
+        return preds
 
     def _fill_elevation(
         self, lat: NDArray[np.float64], lon: NDArray[np.float64], given: ArrayLike | None

@@ -91,3 +91,35 @@ def test_broken_bundles_are_refused_with_one_line(tmp_path) -> None:
     with pytest.raises(BundleError) as e:
         load_bundle(d)
     assert "\n" not in str(e.value)
+
+
+def test_predict_batch_matches_one_query_at_a_time(tmp_path) -> None:
+    """Coalesced queries (padded stations and targets) give what each gives alone."""
+    from pipelines.bundle import Query
+
+    b = load_bundle(make_bundle(tmp_path))
+    lat, lon = np.meshgrid(np.linspace(51, 57, 7), np.linspace(-8, 1, 6), indexing="ij")
+    rng = np.random.default_rng(0)
+    queries = [
+        Query(
+            rng.uniform(52, 56, n),
+            rng.uniform(-6, 0, n),
+            rng.uniform(275, 285, n),
+            lat[:: 1 + k],  # different target counts on the same window
+            lon[:: 1 + k],
+            station_elevation=rng.uniform(0, 300, n) if n == 5 else None,
+        )
+        for k, n in ((0, 3), (1, 5), (0, 9))
+    ]
+    queries.append(Query([40.0], [-100.0], [290.0], [40.5], [-100.5]))  # another window
+    queries.append(Query([52.0], [-1.0], [281.0], lat, lon, equivariant_only=True))
+    cells = {b.grid_cells(q) for q in queries[:3]}
+    assert len(cells) == 1 and cells.pop() > 0
+    batched = b.predict_batch(queries)
+    for q, p in zip(queries, batched, strict=True):
+        alone = b.predict_batch([q])[0]
+        assert p.mean.shape == np.shape(q.target_lat) and p.notes == alone.notes
+        np.testing.assert_allclose(p.mean, alone.mean, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(p.variance, alone.variance, rtol=1e-4)
+        np.testing.assert_array_equal(p.in_domain, alone.in_domain)
+    assert not batched[-1].in_domain.any() and batched[0].in_domain.all()

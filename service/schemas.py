@@ -1,0 +1,250 @@
+"""Request and response schemas, one per use, with the field limits that do not depend on
+settings (the per-deployment maxima are checked in :mod:`service.limits`).
+
+Rules stated here, as the API promises them:
+
+- temperatures must lie in a plausible range: -90..60 degC, i.e. 183.15..333.15 K;
+- latitude in [-90, 90], longitude in [-180, 360] (both conventions; wrapped internally);
+- stations at the same position (same latitude, and longitude after wrapping, to 1e-6 deg)
+  must agree within 0.1 K; agreeing duplicates are averaged into one station, conflicting
+  ones are refused with 422;
+- grid axes must be strictly increasing; a bbox needs west < east, south < north, and
+  spans at most 360 deg of longitude.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipelines.bundle import wrap_longitude
+
+Units = Literal["degC", "K"]
+KELVIN_OFFSET = {"degC": 273.15, "K": 0.0}
+PLAUSIBLE_K = (183.15, 333.15)
+DUPLICATE_TOLERANCE_K = 0.1
+POSITION_DECIMALS = 6
+
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lon = Annotated[float, Field(ge=-180, le=360, allow_inf_nan=False)]
+Elevation = Annotated[float, Field(ge=-500, le=9000, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Station(_Strict):
+    lat: Lat
+    lon: Lon
+    value: float = Field(allow_inf_nan=False, description="temperature in the request's units")
+    elevation_m: Elevation | None = None
+    id: str | None = Field(default=None, max_length=64)
+
+
+class Target(_Strict):
+    lat: Lat
+    lon: Lon
+    elevation_m: Elevation | None = None
+    id: str | None = Field(default=None, max_length=64)
+
+
+def _positions(lat: list[float], lon: list[float]) -> list[tuple[float, float]]:
+    wrapped = wrap_longitude(np.asarray(lon, dtype=np.float64))
+    return [
+        (round(a, POSITION_DECIMALS), round(float(o), POSITION_DECIMALS))
+        for a, o in zip(lat, wrapped, strict=True)
+    ]
+
+
+class StationsRequest(_Strict):
+    stations: list[Station] = Field(min_length=1)
+    units: Units = "degC"
+    time: datetime | None = Field(
+        default=None, description="valid time (ISO 8601); echoed, not used"
+    )
+    equivariant_only: bool = Field(default=False, description="use only the equivariant component")
+
+    @model_validator(mode="after")
+    def _plausible_and_consistent(self) -> StationsRequest:
+        lo, hi = (v - KELVIN_OFFSET[self.units] for v in PLAUSIBLE_K)
+        for i, s in enumerate(self.stations):
+            if not lo <= s.value <= hi:
+                raise ValueError(
+                    f"stations[{i}].value = {s.value} is outside the plausible range "
+                    f"[{lo:g}, {hi:g}] for units {self.units}"
+                )
+        first: dict[tuple[float, float], int] = {}
+        pos = _positions([s.lat for s in self.stations], [s.lon for s in self.stations])
+        for i, p in enumerate(pos):
+            j = first.setdefault(p, i)
+            if abs(self.stations[j].value - self.stations[i].value) > DUPLICATE_TOLERANCE_K:
+                raise ValueError(
+                    f"stations[{j}] and stations[{i}] share the position {p} but their values "
+                    f"differ by more than {DUPLICATE_TOLERANCE_K} K"
+                )
+        return self
+
+    def station_arrays(self) -> dict[str, NDArray[np.float64]]:
+        """Stations merged by position (agreeing duplicates averaged), values in K.
+
+        Keys: ``lat``, ``lon``, ``value_k``, ``elevation_m`` (NaN where not given).
+        """
+        groups: dict[tuple[float, float], list[Station]] = {}
+        pos = _positions([s.lat for s in self.stations], [s.lon for s in self.stations])
+        for p, s in zip(pos, self.stations, strict=True):
+            groups.setdefault(p, []).append(s)
+
+        def mean(vals: list[float | None]) -> float:
+            known = [v for v in vals if v is not None]
+            return sum(known) / len(known) if known else math.nan
+
+        rows = [
+            (g[0].lat, g[0].lon, mean([s.value for s in g]), mean([s.elevation_m for s in g]))
+            for g in groups.values()
+        ]
+        lat, lon, val, elev = (np.array(c, dtype=np.float64) for c in zip(*rows, strict=True))
+        return {
+            "lat": lat,
+            "lon": lon,
+            "value_k": val + KELVIN_OFFSET[self.units],
+            "elevation_m": elev,
+        }
+
+
+class GridSpec(_Strict):
+    """Either ``bbox`` + ``resolution_deg`` or explicit ``lat`` and ``lon`` axes."""
+
+    bbox: tuple[Lon, Lat, Lon, Lat] | None = Field(
+        default=None, description="[west, south, east, north]"
+    )
+    resolution_deg: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    lat: list[Lat] | None = Field(default=None, min_length=1)
+    lon: list[Lon] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GridSpec:
+        if self.bbox is not None:
+            if self.resolution_deg is None or self.lat is not None or self.lon is not None:
+                raise ValueError("give bbox with resolution_deg, and not lat/lon axes")
+            west, south, east, north = self.bbox
+            if west >= east:
+                raise ValueError(f"bbox west ({west}) must be less than east ({east})")
+            if south >= north:
+                raise ValueError(f"bbox south ({south}) must be less than north ({north})")
+            if east - west > 360:
+                raise ValueError("bbox spans more than 360 degrees of longitude")
+        elif self.lat is not None and self.lon is not None:
+            if self.resolution_deg is not None:
+                raise ValueError("resolution_deg goes with bbox, not with lat/lon axes")
+            for name, axis in (("lat", self.lat), ("lon", self.lon)):
+                if any(b <= a for a, b in itertools.pairwise(axis)):
+                    raise ValueError(f"grid.{name} must be strictly increasing")
+        else:
+            raise ValueError("grid needs bbox + resolution_deg, or both lat and lon")
+        return self
+
+    def _counts(self) -> tuple[float, float]:
+        if self.lat is not None and self.lon is not None:
+            return float(len(self.lat)), float(len(self.lon))
+        assert self.bbox is not None and self.resolution_deg is not None
+        west, south, east, north = self.bbox
+        return tuple(  # type: ignore[return-value]
+            math.floor(span / self.resolution_deg + 1e-9) + 1.0
+            for span in (north - south, east - west)
+        )
+
+    def num_cells(self) -> float:
+        """Cells of the output grid (a float: huge requests must not overflow)."""
+        n_lat, n_lon = self._counts()
+        return n_lat * n_lon
+
+    def axes(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if self.lat is not None and self.lon is not None:
+            return np.asarray(self.lat, np.float64), np.asarray(self.lon, np.float64)
+        assert self.bbox is not None and self.resolution_deg is not None
+        n_lat, n_lon = (int(n) for n in self._counts())
+        r = self.resolution_deg
+        lat = np.round(self.bbox[1] + r * np.arange(n_lat), 9)
+        lon = np.round(self.bbox[0] + r * np.arange(n_lon), 9)
+        return lat, lon
+
+
+class GridRequest(StationsRequest):
+    grid: GridSpec
+
+
+class PointsRequest(StationsRequest):
+    targets: list[Target] = Field(min_length=1)
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+    sha256: str
+
+
+class _PredictionResponse(BaseModel):
+    request_id: str
+    units: Units
+    variance_units: str = Field(description="the request's units squared")
+    in_domain_fraction: float = Field(
+        description="share of targets inside the trained domain; outside it the model's "
+        "equivariant component serves them"
+    )
+    elevation_source: str = Field(
+        description="'given', or where missing elevations came from (model orography, "
+        "training mean); 'none' if the model uses no point-wise elevation"
+    )
+    notes: list[str]
+    time: datetime | None
+    equivariant_only: bool
+    model: ModelRef
+    timing_ms: dict[str, float]
+
+
+class GridResponse(_PredictionResponse):
+    lat: list[float]
+    lon: list[float]
+    mean: list[list[float]] = Field(description="[lat][lon], in the request's units")
+    variance: list[list[float]] = Field(description="[lat][lon], in units squared")
+    in_domain: list[list[bool]]
+
+
+class PointsResponse(_PredictionResponse):
+    lat: list[float]
+    lon: list[float]
+    id: list[str | None]
+    mean: list[float]
+    variance: list[float]
+    in_domain: list[bool]
+
+
+class ModelDescription(BaseModel):
+    name: str
+    version: str
+    sha256: str
+    device: str
+    units: str = "K"
+    point_aux: list[str]
+    domain: list[list[float]] | None = Field(
+        description="trained domain [[lat0, lat1], [lon0, lon1]]"
+    )
+    training: dict[str, Any] = Field(description="training provenance, incl. the data window")
+    metrics: dict[str, Any] = Field(description="test metrics recorded with the bundle")
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    model: str | None = None
+    detail: str | None = None

@@ -1,0 +1,62 @@
+"""Service settings: one class, read from ``EQUIGRID_*`` environment variables or flags.
+
+Nothing reads the environment at import time; :class:`Settings` does when instantiated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import torch
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EQUIGRID_", extra="ignore")
+
+    model: Path | None = Field(
+        default=None, description="model bundle directory; None: shipped default"
+    )
+    device: str = Field(
+        default="auto", description="'auto' (cuda when present), 'cpu', 'cuda', 'cuda:1'"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, description="uvicorn worker processes, one model each")
+    max_stations: int = Field(default=10_000, ge=1)
+    max_grid_cells: int = Field(
+        default=1_000_000, ge=1, description="also the most /v1/points targets"
+    )
+    max_internal_cells: int = Field(
+        default=4_000_000, ge=1, description="most cells of the model's internal grid per request"
+    )
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
+    api_keys: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), description="comma-separated; empty: no authentication"
+    )
+    batch_max_size: int | None = Field(
+        default=None, ge=1, description="requests per model call; None: 8 on CUDA, 1 on CPU"
+    )
+    batch_wait_ms: float = Field(default=2.0, ge=0, description="how long a batch waits to fill")
+    log_level: str = "info"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: object) -> object:
+        if isinstance(v, str):
+            return frozenset(k.strip() for k in v.split(",") if k.strip())
+        return v
+
+    @property
+    def torch_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    @property
+    def batch_size(self) -> int:
+        if self.batch_max_size is not None:
+            return self.batch_max_size
+        return 8 if self.torch_device.startswith("cuda") else 1
