@@ -17,6 +17,16 @@ class GridError(ValueError):
     """A target grid specification is invalid."""
 
 
+def bbox_counts(
+    west: float, south: float, east: float, north: float, resolution: float
+) -> tuple[float, float]:
+    """Rows and columns of a bbox grid, as floats so huge requests cannot overflow."""
+    return (
+        float(np.floor((north - south) / resolution + 1e-9) + 1),
+        float(np.floor((east - west) / resolution + 1e-9) + 1),
+    )
+
+
 @dataclass(frozen=True)
 class GridSpec:
     """A regular or irregular lat/lon target grid (both ascending, degrees)."""
@@ -51,10 +61,9 @@ class GridSpec:
             raise GridError("bbox south must be less than north")
         if south < -90 or north > 90:
             raise GridError("bbox latitudes must lie in [-90, 90]")
-        n_lat = int(np.floor((north - south) / resolution + 1e-9)) + 1
-        n_lon = int(np.floor((east - west) / resolution + 1e-9)) + 1
-        lat = south + resolution * np.arange(n_lat, dtype=np.float64)
-        lon = west + resolution * np.arange(n_lon, dtype=np.float64)
+        n_lat, n_lon = (int(n) for n in bbox_counts(west, south, east, north, resolution))
+        lat = np.round(south + resolution * np.arange(n_lat, dtype=np.float64), 9)
+        lon = np.round(west + resolution * np.arange(n_lon, dtype=np.float64), 9)
         return cls(lat, lon)
 
     @classmethod

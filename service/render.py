@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 from numpy.typing import NDArray
+
+from pipelines.cf import GridSpec, cf_dataset
 
 from .schemas import GridResponse
 
@@ -24,59 +25,14 @@ PNG_DPI = 100
 
 def to_netcdf(g: GridResponse) -> bytes:
     """The grid as a CF-1.10 netCDF4 file: ``tas``, ``tas_variance``, ``in_domain``."""
-    units = g.units
-    dims = ("lat", "lon")
-    ds = xr.Dataset(
-        {
-            "tas": (
-                dims,
-                np.asarray(g.mean, np.float32),
-                {
-                    "standard_name": "air_temperature",
-                    "long_name": "predictive mean of near-surface air temperature",
-                    "units": units,
-                },
-            ),
-            "tas_variance": (
-                dims,
-                np.asarray(g.variance, np.float32),
-                {
-                    "long_name": "predictive variance of near-surface air temperature",
-                    "units": "K2",  # a variance of temperature differences: K2 == degC2
-                },
-            ),
-            "in_domain": (
-                dims,
-                np.asarray(g.in_domain, np.int8),
-                {
-                    "long_name": "inside the model's trained domain",
-                    "flag_values": np.array([0, 1], np.int8),
-                    "flag_meanings": "equivariant_component_only full_model",
-                },
-            ),
-        },
-        coords={
-            "lat": (
-                "lat",
-                np.asarray(g.lat),
-                {
-                    "standard_name": "latitude",
-                    "units": "degrees_north",
-                    "axis": "Y",
-                },
-            ),
-            "lon": (
-                "lon",
-                np.asarray(g.lon),
-                {
-                    "standard_name": "longitude",
-                    "units": "degrees_east",
-                    "axis": "X",
-                },
-            ),
-        },
+    grid = GridSpec.from_axes(g.lat, g.lon)
+    ds = cf_dataset(
+        grid,
+        np.asarray(g.mean, np.float64),
+        np.asarray(g.variance, np.float64),
+        np.asarray(g.in_domain, bool),
+        g.units,
         attrs={
-            "Conventions": "CF-1.10",
             "title": "equigrid gridded near-surface air temperature",
             "source": f"equigrid model {g.model.name} {g.model.version} sha256 {g.model.sha256}",
             "history": f"{datetime.now(UTC).isoformat(timespec='seconds')} equigrid service, "

@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipelines.bundle import wrap_longitude
+from pipelines.cf import GridSpec as TargetGrid
+from pipelines.cf import bbox_counts
 
 Units = Literal["degC", "K"]
 KELVIN_OFFSET = {"degC": 273.15, "K": 0.0}
@@ -154,11 +156,7 @@ class GridSpec(_Strict):
         if self.lat is not None and self.lon is not None:
             return float(len(self.lat)), float(len(self.lon))
         assert self.bbox is not None and self.resolution_deg is not None
-        west, south, east, north = self.bbox
-        return tuple(  # type: ignore[return-value]
-            math.floor(span / self.resolution_deg + 1e-9) + 1.0
-            for span in (north - south, east - west)
-        )
+        return bbox_counts(*self.bbox, self.resolution_deg)
 
     def num_cells(self) -> float:
         """Cells of the output grid (a float: huge requests must not overflow)."""
@@ -169,11 +167,8 @@ class GridSpec(_Strict):
         if self.lat is not None and self.lon is not None:
             return np.asarray(self.lat, np.float64), np.asarray(self.lon, np.float64)
         assert self.bbox is not None and self.resolution_deg is not None
-        n_lat, n_lon = (int(n) for n in self._counts())
-        r = self.resolution_deg
-        lat = np.round(self.bbox[1] + r * np.arange(n_lat), 9)
-        lon = np.round(self.bbox[0] + r * np.arange(n_lon), 9)
-        return lat, lon
+        grid = TargetGrid.from_bbox(*self.bbox, self.resolution_deg)
+        return grid.lat, grid.lon
 
 
 class GridRequest(StationsRequest):
