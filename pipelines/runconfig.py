@@ -52,9 +52,9 @@ class RunConfig(BaseModel):
 
     model: str = "aeconvcnp"
     architecture: dict[str, Any] = Field(default_factory=dict)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    sampler: SamplerConfig = Field(default_factory=SamplerConfig)
-    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig())
+    sampler: SamplerConfig = Field(default_factory=lambda: SamplerConfig())
+    validation: ValidationConfig = Field(default_factory=lambda: ValidationConfig())
 
     @model_validator(mode="after")
     def _no_store_derived(self) -> RunConfig:

@@ -71,9 +71,10 @@ def validation_tasks(cfg: RunConfig, data: SplitField, point_aux: bool) -> list[
 
 def _check_resume(run_dir: Path, cfg: RunConfig, orography_aux: bool) -> None:
     """Record the configuration on the first run; refuse to continue under a different one."""
-    doc = {"config": cfg.model_dump(mode="json"), "orography_aux": orography_aux}
+    config = cfg.model_dump(mode="json")
     for k in _RESUMABLE_CHANGES:
-        doc["config"]["train"].pop(k)
+        config["train"].pop(k)
+    doc = {"config": config, "orography_aux": orography_aux}
     path = run_dir / "run.json"
     if path.is_file():
         if json.loads(path.read_text()) != doc:
