@@ -34,16 +34,16 @@ class SamplerConfig(BaseModel):
     fraction: tuple[float, float] = (0.01, 0.30)
     count: tuple[int, int] | None = None
     land_only: bool = False
-    max_targets: int | None = Field(512, ge=1)
-    layout: str | None = Field(None, description="CSV of station lat/lon used as context")
-    layout_prob: float = Field(0.5, ge=0, le=1)
+    max_targets: int | None = Field(default=512, ge=1)
+    layout: str | None = Field(default=None, description="CSV of station lat/lon used as context")
+    layout_prob: float = Field(default=0.5, ge=0, le=1)
 
 
 class ValidationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stations: list[int] = Field(default_factory=lambda: [20, 100, 400], min_length=1)
-    tasks_per_n: int = Field(8, ge=1)
+    tasks_per_n: int = Field(default=8, ge=1)
     seed: int = 12345
 
 
