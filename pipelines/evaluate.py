@@ -74,6 +74,7 @@ def to_kelvin(task: Task, data: SplitField) -> TaskInK:
     st = data.stats["t2m"]
 
     def static(x: Any) -> Array:
+        assert data.orog is not None and data.land is not None  # checked by evaluate()
         rows = [bilinear(g, data.lat, data.lon, x) for g in (data.orog, data.land)]
         return np.stack([r.double().numpy() for r in rows])
 
