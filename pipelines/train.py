@@ -104,6 +104,8 @@ def run_training(
 ) -> FitResult:
     """Everything ``equigrid train`` does, as a function."""
     ds = open_store(store)
+    torch.manual_seed(cfg.train.seed)
+    model = build_for_store(cfg, ds, orography_aux)
     train, val = load_split(ds, "train"), load_split(ds, "val")
     layout = read_layout(cfg.sampler.layout) if cfg.sampler.layout else None
     sampler = StoreSampler(
@@ -112,8 +114,6 @@ def run_training(
         layout=layout,
         point_aux=orography_aux,
     )
-    torch.manual_seed(cfg.train.seed)
-    model = build_for_store(cfg, ds, orography_aux)
     run_dir = run_dir if run_dir is not None else out.with_name(out.name + ".run")
     _check_resume(run_dir, cfg, orography_aux)
     started = time.time()
