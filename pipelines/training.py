@@ -91,9 +91,23 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * frac)))
 
 
+class _Moments(nn.Module):
+    """Returns the predictive's (loc, scale) tensors, which DDP can trace, not a ``Normal``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        pred = self.model(*args, **kwargs)
+        return pred.loc, pred.scale
+
+
 def task_nll(model: nn.Module, task: Task) -> Tensor:
     """Mean Gaussian NLL per target point of one task batch."""
     pred = model(task.xc, task.yc, task.xt, **task.model_kwargs())
+    if isinstance(pred, tuple):
+        pred = Normal(*pred)
     if pred.loc.dtype != torch.float32:  # autocast: score in float32
         pred = Normal(pred.loc.float(), pred.scale.float())
     return gaussian_nll(pred, task.yt, task.mask_t)
@@ -324,7 +338,10 @@ def fit(
     net: nn.Module = model
     if d.world > 1:
         ids = [torch.device(device).index] if device.startswith("cuda") else None
-        net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        # find_unused_parameters: a task batch may drop the fixed inputs on one rank only
+        net = nn.parallel.DistributedDataParallel(
+            _Moments(model), device_ids=ids, find_unused_parameters=True
+        )
 
     def snapshot() -> None:
         if state is None:

@@ -115,3 +115,48 @@ def test_config_rejects_unknown_and_bad_values() -> None:
         TrainConfig(steps=0)
     with pytest.raises(ValidationError):
         TrainConfig.model_validate({"lr": "fast"})
+
+
+DDP_SCRIPT = """
+import json, sys
+from pathlib import Path
+import torch
+from torch import distributed as dist
+from pipelines.training import TrainConfig, fit
+from tests.test_training import GPSampler, small_model, val_tasks
+
+run = Path(sys.argv[1])
+model = small_model()
+cfg = TrainConfig(steps=int(sys.argv[2]), batch_size=2, val_every=2, checkpoint_every=2, threads=1)
+result = fit(model, GPSampler(), val_tasks(), cfg, run, progress=False)
+flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
+dist.all_gather(gathered, flat)
+if dist.get_rank() == 0:
+    same = all(torch.equal(g, gathered[0]) for g in gathered)
+    (run / f"result_{result.steps}.json").write_text(json.dumps({"same": same}))
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("torchrun") is None:
+        pytest.skip("torchrun not on PATH")
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**__import__("os").environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
+    for steps in (4, 6):  # the second run resumes the first under DDP
+        cmd = ["torchrun", "--standalone", "--nproc_per_node=2", str(script), str(tmp_path / "r")]
+        done = subprocess.run(
+            [*cmd, str(steps)], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads((tmp_path / "r" / f"result_{steps}.json").read_text())["same"]
+    recs = records(tmp_path / "r")
+    assert [r["step"] for r in recs if r["event"] == "val"] == [2, 4, 6]  # rank 0 only
+    assert [r["step"] for r in recs if r["event"] == "resume"] == [4]
