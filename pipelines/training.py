@@ -23,7 +23,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from torch.distributions import Normal
 from tqdm import tqdm
 
 from models import gaussian_nll
+from models.checkpoint import _atomic_write
 
 from .tasks import Task, TaskSampler
 
@@ -131,17 +131,6 @@ def evaluate_nll(model: nn.Module, tasks: list[Task], device: str | torch.device
 # ---------------------------------------------------------------------------- state files
 
 
-def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _flatten_optimizer(sd: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Optimizer state dict -> (tensors for safetensors, JSON-able rest)."""
     tensors: dict[str, Tensor] = {}
@@ -203,10 +192,10 @@ class _StateDir:
         tensors = {f"model.{k}": v for k, v in _cpu(model.state_dict()).items()}
         tensors |= _cpu(opt_tensors) | {f"rng.{k}": v.cpu() for k, v in rng.items()}
         name = f"step_{progress.step:08d}.safetensors"
-        _atomic(self.root / name, lambda p: save_file(tensors, p))
+        _atomic_write(self.root / name, lambda p: save_file(tensors, p))
         best_name = f"best_{progress.best_step:08d}.safetensors"
         if best is not None and not (self.root / best_name).is_file():
-            _atomic(self.root / best_name, lambda p: save_file(best, p))
+            _atomic_write(self.root / best_name, lambda p: save_file(best, p))
         doc = {
             "version": STATE_VERSION,
             "tensors": name,
@@ -216,7 +205,7 @@ class _StateDir:
             "config": config.model_dump(),
         }
         text = json.dumps(doc, indent=1)
-        _atomic(self.json, lambda p: Path(p).write_text(text + "\n"))
+        _atomic_write(self.json, lambda p: Path(p).write_text(text + "\n"))
         keep = {name, doc["best"]}
         for f in self.root.glob("*.safetensors"):
             if f.name not in keep:
