@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 import typer
+import xarray as xr
 from numpy.typing import NDArray
 from scipy.stats import norm
 
 from .bundle import Bundle, BundleError, load_bundle
 from .kriging import krige
 from .sampling import SplitField, bilinear, load_split, make_tasks
-from .store import StoreError, open_store
+from .store import SPLITS, STORE_VERSION, StoreError, open_store, validate
 from .tasks import Task
 
 Array = NDArray[np.float64]
@@ -156,6 +157,26 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def era5_field(path: Path, orography: Path | None, bundle: Bundle) -> SplitField:
+    """Every time step of an ERA5 t2m file (any schema ingest reads) as one split, with the
+    orography file regridded to it; normalised with the bundle's statistics."""
+    from .era5 import read_t2m
+    from .orography import read_orography
+
+    if orography is None:
+        raise ValueError("--era5 needs --orography (orography and land fraction)")
+    t2m = read_t2m(path).load()
+    static = read_orography(orography, t2m)
+    t, e = bundle.normalisation["t2m"], bundle.normalisation.get("elevation")
+    attrs = {"equigrid_store_version": STORE_VERSION, "t2m_mean": t.mean, "t2m_std": t.std}
+    if e is not None:
+        attrs |= {"orog_mean": e.mean, "orog_std": e.std}
+    split = np.full(t2m.sizes["time"], SPLITS["test"], dtype=np.int8)
+    ds = xr.Dataset({"t2m": t2m, "split": ("time", split), **static.data_vars}, attrs=attrs)
+    validate(ds)
+    return load_split(ds, "test")
+
+
 def _parse_stations(text: str) -> list[int]:
     try:
         ns = [int(s) for s in text.split(",") if s.strip()]
@@ -170,8 +191,10 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_cmd(
         model: Path = typer.Option(..., help="model bundle directory"),
-        store: Path = typer.Option(..., help="store (equigrid ingest)"),
-        split: str = typer.Option("test", help="train, val or test"),
+        store: Path | None = typer.Option(None, help="store (equigrid ingest)"),
+        split: str = typer.Option("test", help="train, val or test (with --store)"),
+        era5: Path | None = typer.Option(None, help="instead of --store: any ERA5 t2m file"),
+        orography: Path | None = typer.Option(None, help="with --era5: orography file"),
         stations: str = typer.Option("20,100,400", help="station counts N"),
         hours: int = typer.Option(64, min=1, help="tasks (hours) per N"),
         seed: int = typer.Option(2024),
@@ -189,8 +212,13 @@ def register(app: typer.Typer) -> None:
         try:
             ns = _parse_stations(stations)
             bundle = load_bundle(model)
-            ds = open_store(store)
-            data = load_split(ds, split)
+            if (store is None) == (era5 is None):
+                raise ValueError("give exactly one of --store and --era5")
+            if era5 is not None:
+                data = era5_field(era5, orography, bundle)
+            else:
+                assert store is not None
+                data = load_split(open_store(store), split)
             results = evaluate(bundle, data, ns, hours, seed, kriging=kriging, plot_dir=plot)
         except (BundleError, StoreError, ValueError) as e:
             typer.echo(f"error: {str(e).splitlines()[0]}", err=True)
@@ -198,8 +226,8 @@ def register(app: typer.Typer) -> None:
         doc = {
             "model": str(model),
             "model_sha256": bundle.sha256,
-            "store": str(store),
-            "split": split,
+            "data": str(store) if store is not None else str(era5),
+            "split": split if store is not None else "all time steps",
             "hours": hours,
             "seed": seed,
             "protocol": "per task one hour, N random cells as stations, all other cells targets",

@@ -98,6 +98,21 @@ def test_ingest_train_evaluate(store: Path, tmp_path: Path) -> None:
     assert "| 200 | kriging_ed |" in out
     assert len(list((tmp_path / "maps").glob("*.png"))) == 2
 
+    # any ERA5 file instead of a store: every time step, the bundle's normalisation
+    from tests.conftest import SHARED_DATA
+
+    era5 = ["evaluate", "--model", bundle_dir, "--era5", SHARED_DATA / FIXTURE]
+    code, out, err = invoke(
+        *era5, "--orography", SHARED_DATA / OROG, "--stations", "50", "--hours", "20",
+        "--no-kriging", "--out", result,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(result.read_text())
+    assert doc["results"]["50"]["model"]["n_tasks"] == 20
+    assert len(set(doc["results"]["50"]["times"])) == 16  # distinct hours first, then repeats
+    code, _, err = invoke(*era5)
+    assert code == 2 and "--orography" in err
+
 
 def test_killed_run_continues_when_rerun(store: Path, tmp_path: Path) -> None:
     args = [
