@@ -117,8 +117,8 @@ def test_ingest_train_evaluate(store: Path, tmp_path: Path) -> None:
 def test_killed_run_continues_when_rerun(store: Path, tmp_path: Path) -> None:
     args = [
         "train", "--store", str(store), "--out", str(tmp_path / "b"), *TINY,
-        "--set", "train.steps=400", "--set", "train.checkpoint_every=5",
-        "--set", "train.val_every=400", "--threads", "1", "--no-progress",
+        "--set", "train.steps=120", "--set", "train.checkpoint_every=5",
+        "--set", "train.val_every=120", "--threads", "1", "--no-progress",
     ]  # fmt: skip
     code = f"from pipelines.cli import app; app({args!r})"
     env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -132,16 +132,16 @@ def test_killed_run_continues_when_rerun(store: Path, tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL, "training ended before it could be interrupted"
     assert not (tmp_path / "b").exists()  # no bundle from an unfinished run
     saved = json.loads(state.read_text())["progress"]["step"]
-    assert 5 <= saved < 400
+    assert 5 <= saved < 120
 
     rc, _, err = invoke(*args)  # the same command again
     assert rc == 0, err
     ev = events(tmp_path / "b.run")
     assert [e["step"] for e in ev if e["event"] in ("start", "resume")] == [0, saved]
-    assert (ev[-1]["event"], ev[-1]["step"]) == ("end", 400)
+    assert (ev[-1]["event"], ev[-1]["step"]) == ("end", 120)
     train_steps = [e["step"] for e in ev if e["event"] == "train"]
     assert train_steps == sorted(train_steps)  # continued, never restarted from 0
-    assert load_bundle(tmp_path / "b").metadata["training"]["steps"] == 400
+    assert load_bundle(tmp_path / "b").metadata["training"]["steps"] == 120
 
 
 def test_changed_configuration_is_refused_on_resume(store: Path, tmp_path: Path) -> None:
