@@ -8,6 +8,7 @@ so rerunning the same command after an interruption continues where it stopped. 
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,12 @@ def run_training(
             "wall_seconds_last_run": round(time.time() - started, 1),
             "device": device,
         },
-        "metrics": {"val_nll_per_target_normalised": result.best_val_nll},
+        "metrics": {
+            "val_nll_per_target_normalised": result.best_val_nll,
+            # the same in kelvin: NLL of y = mean + std * z gains log(std)
+            "val_nll_per_target_k": result.best_val_nll + math.log(norm["t2m"].std),
+            "val_tasks": {"stations": cfg.validation.stations, "per_n": cfg.validation.tasks_per_n},
+        },
     }
     save_bundle(
         model.cpu(),

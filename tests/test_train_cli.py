@@ -75,7 +75,11 @@ def test_ingest_train_evaluate(store: Path, tmp_path: Path) -> None:
     assert meta["training"]["train_window"] == ["2019-03-01T00:00:00", "2019-03-01T21:00:00"]
     assert meta["training"]["store_provenance"]["inputs"][0]["path"].endswith(FIXTURE)
     assert meta["training"]["steps"] == 6
-    assert math.isfinite(meta["metrics"]["val_nll_per_target_normalised"])
+    m = meta["metrics"]
+    std_k = bundle.normalisation["t2m"].std
+    assert m["val_nll_per_target_k"] == pytest.approx(
+        m["val_nll_per_target_normalised"] + math.log(std_k)
+    )
     assert bundle.model.gridded_aux.names == ["orog", "land_fraction"]
     assert [e["step"] for e in events(tmp_path / "bundle.run") if e["event"] == "val"] == [3, 6]
 
