@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
         era5: Path | None = typer.Option(None, help="instead of --store: any ERA5 t2m file"),
         orography: Path | None = typer.Option(None, help="with --era5: orography file"),
         stations: str = typer.Option("20,100,400", help="station counts N"),
-        hours: int = typer.Option(64, min=1, help="tasks (hours) per N"),
+        hours: int = typer.Option(64, help="tasks (hours) per N"),
         seed: int = typer.Option(2024),
         out: Path | None = typer.Option(None, help="write the results as JSON"),
         markdown: bool = typer.Option(False, help="print a Markdown table"),
@@ -210,6 +210,8 @@ def register(app: typer.Typer) -> None:
         if threads:
             torch.set_num_threads(threads)
         try:
+            if hours < 1:
+                raise ValueError(f"--hours must be at least 1, got {hours}")
             ns = _parse_stations(stations)
             bundle = load_bundle(model)
             if (store is None) == (era5 is None):

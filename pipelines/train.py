@@ -180,7 +180,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a model on a store and write a model bundle."""
         try:
-            cfg = load_run_config(config, set_ + ([f"train.threads={threads}"] if threads else []))
+            cfg = load_run_config(
+                config, set_ + ([f"train.threads={threads}"] if threads is not None else [])
+            )
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             if device.startswith("cuda") and not torch.cuda.is_available():

@@ -207,8 +207,43 @@ def test_store_without_orography(tmp_path: Path) -> None:
     assert code == 2 and "--no-orography-aux" in err
 
 
-def test_bad_evaluation_input(store: Path, tmp_path: Path) -> None:
-    code, _, err = invoke("evaluate", "--model", tmp_path / "none", "--store", store)
-    assert code == 2 and "model bundle not found" in err
-    code, _, err = invoke("evaluate", "--model", "x", "--store", store, "--stations", "a,b")
-    assert code == 2 and "comma-separated integers" in err
+@pytest.fixture(scope="module")
+def tiny_bundle(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "bundle"
+    code, _, err = invoke(
+        "train", "--store", store, "--out", out, *TINY, "--set", "train.steps=1", "--no-progress"
+    )
+    assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "MISSING", "--store", "STORE"], "model bundle not found"),
+        (["--model", "BUNDLE", "--store", "STORE", "--stations", "a,b"], "comma-separated"),
+        (["--model", "BUNDLE", "--store", "STORE", "--stations", "0"], "positive"),
+        (
+            ["--model", "BUNDLE", "--store", "STORE", "--split", "val", "--stations", "5000"],
+            "must lie",
+        ),
+        (["--model", "BUNDLE", "--store", "STORE", "--hours", "0"], "--hours"),
+        (["--model", "BUNDLE", "--store", "STORE", "--split", "dev"], "unknown split"),
+        (["--model", "BUNDLE", "--store", "STORE", "--split", "test"], "no time steps"),
+        (["--model", "BUNDLE", "--store", "/no/store.nc"], "store not found"),
+        (["--model", "BUNDLE"], "exactly one of --store and --era5"),
+    ],
+)
+def test_bad_evaluation_input(
+    store: Path, tiny_bundle: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    subst = {"MISSING": str(tmp_path / "none"), "BUNDLE": str(tiny_bundle), "STORE": str(store)}
+    code, _, err = invoke("evaluate", *[subst.get(a, a) for a in args])
+    assert code == 2
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert message in err
+
+
+def test_zero_threads_is_refused(store: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("train", "--store", store, "--out", tmp_path / "b", "--threads", "0")
+    assert code == 2 and "train.threads" in err
