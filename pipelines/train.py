@@ -199,6 +199,9 @@ def register(app: typer.Typer) -> None:
         except (ConfigError, StoreError, ValueError, TypeError) as e:
             typer.echo(f"error: {str(e).splitlines()[0]}", err=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: state saved; rerun the same command to continue", err=True)
+            raise typer.Exit(130) from None
         typer.echo(
             f"wrote {out}: {result.steps} steps, best validation NLL "
             f"{result.best_val_nll:.4f} at step {result.best_step}"
