@@ -105,6 +105,27 @@ def coordinate_attrs() -> dict[str, dict[str, str]]:
     }
 
 
+def variable_attrs(units: str) -> dict[str, dict[str, Any]]:
+    """CF attributes of the output variables ``tas``, ``tas_variance`` and ``in_domain``."""
+    unit, var_unit = UNITS[units]
+    return {
+        "tas": {
+            "standard_name": "air_temperature",
+            "long_name": "near-surface air temperature (predictive mean)",
+            "units": unit,
+        },
+        "tas_variance": {
+            "long_name": "predictive variance of near-surface air temperature",
+            "units": var_unit,
+        },
+        "in_domain": {
+            "long_name": "cell lies in the model's trained domain (fixed inputs active)",
+            "flag_values": np.array([0, 1], dtype=np.int8),
+            "flag_meanings": "equivariant_component full_model",
+        },
+    }
+
+
 def cf_dataset(
     grid: GridSpec,
     mean: NDArray[np.float64],
@@ -114,39 +135,13 @@ def cf_dataset(
     attrs: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """One gridded prediction (``[n_lat, n_lon]`` arrays in ``units``) as a CF-1.10 dataset."""
-    unit, var_unit = UNITS[units]
-    c = coordinate_attrs()
-    ds = xr.Dataset(
+    va, c, dims = variable_attrs(units), coordinate_attrs(), ("lat", "lon")
+    return xr.Dataset(
         {
-            "tas": (
-                ("lat", "lon"),
-                mean.astype(np.float32),
-                {
-                    "standard_name": "air_temperature",
-                    "long_name": "near-surface air temperature (predictive mean)",
-                    "units": unit,
-                },
-            ),
-            "tas_variance": (
-                ("lat", "lon"),
-                variance.astype(np.float32),
-                {
-                    "long_name": "predictive variance of near-surface air temperature",
-                    "units": var_unit,
-                    "cell_methods": "area: point",
-                },
-            ),
-            "in_domain": (
-                ("lat", "lon"),
-                in_domain.astype(np.int8),
-                {
-                    "long_name": "cell lies in the model's trained domain (fixed inputs active)",
-                    "flag_values": np.array([0, 1], dtype=np.int8),
-                    "flag_meanings": "equivariant_component full_model",
-                },
-            ),
+            "tas": (dims, mean.astype(np.float32), va["tas"]),
+            "tas_variance": (dims, variance.astype(np.float32), va["tas_variance"]),
+            "in_domain": (dims, in_domain.astype(np.int8), va["in_domain"]),
         },
         coords={"lat": ("lat", grid.lat, c["lat"]), "lon": ("lon", grid.lon, c["lon"])},
         attrs={"Conventions": "CF-1.10", **(attrs or {})},
     )
-    return ds

@@ -23,7 +23,7 @@ import pandas as pd
 import typer
 
 from .bundle import Bundle, BundleError, load_bundle
-from .cf import UNITS, GridError, GridSpec, coordinate_attrs, from_kelvin
+from .cf import UNITS, GridError, GridSpec, coordinate_attrs, from_kelvin, variable_attrs
 from .stations import StationError, StationSet, by_time, read_stations
 
 TIME_UNITS = "hours since 1970-01-01 00:00:00"
@@ -41,7 +41,6 @@ def grid_record(
 
     Returns one summary row per time step. The output appears only when every step is done.
     """
-    unit, var_unit = UNITS[units]
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
@@ -62,46 +61,23 @@ def grid_record(
                 v[:] = values
             tv = nc.createVariable("time", "f8", ("time",))
             tv.setncatts({"standard_name": "time", "units": TIME_UNITS, "calendar": "standard"})
-            chunks = (1, *grid.shape)
-            tas = nc.createVariable(
-                "tas",
-                "f4",
-                ("time", "lat", "lon"),
-                zlib=True,
-                chunksizes=chunks,
-                fill_value=np.float32(np.nan),
-            )
-            tas.setncatts(
-                {
-                    "standard_name": "air_temperature",
-                    "units": unit,
-                    "long_name": "near-surface air temperature (predictive mean)",
-                }
-            )
-            tvar = nc.createVariable(
-                "tas_variance",
-                "f4",
-                ("time", "lat", "lon"),
-                zlib=True,
-                chunksizes=chunks,
-                fill_value=np.float32(np.nan),
-            )
-            tvar.setncatts(
-                {
-                    "units": var_unit,
-                    "long_name": "predictive variance of near-surface air temperature",
-                }
-            )
+            va = variable_attrs(units)
+            fields = {}
+            for name in ("tas", "tas_variance"):
+                fields[name] = nc.createVariable(
+                    name,
+                    "f4",
+                    ("time", "lat", "lon"),
+                    zlib=True,
+                    chunksizes=(1, *grid.shape),
+                    fill_value=np.float32(np.nan),
+                )
+                fields[name].setncatts(va[name])
+            tas, tvar = fields["tas"], fields["tas_variance"]
             nst = nc.createVariable("n_stations", "i4", ("time",))
             nst.long_name = "stations used"
             dom = nc.createVariable("in_domain", "i1", ("lat", "lon"))
-            dom.setncatts(
-                {
-                    "long_name": "cell lies in the model's trained domain",
-                    "flag_values": np.array([0, 1], dtype=np.int8),
-                    "flag_meanings": "equivariant_component full_model",
-                }
-            )
+            dom.setncatts(va["in_domain"])
             la, lo = grid.mesh()
             for i, s in enumerate(sets):
                 t0 = clock.perf_counter()

@@ -22,6 +22,11 @@ def bundle_dir(tmp_path):
     return make_bundle(tmp_path)
 
 
+def grid_cli(csv, out, bundle_dir, bbox: str, resolution: str):
+    args = ["grid", str(csv), "--out", str(out), "--model", str(bundle_dir)]
+    return runner.invoke(app, [*args, "--bbox", bbox, "--resolution", resolution])
+
+
 def write_csv(path, rows):
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -47,21 +52,7 @@ def test_grid_station_record_to_cf_netcdf(tmp_path, bundle_dir) -> None:
             )
     csv = write_csv(tmp_path / "obs.csv", rows)
     out = tmp_path / "grid.nc"
-    res = runner.invoke(
-        app,
-        [
-            "grid",
-            str(csv),
-            "--out",
-            str(out),
-            "--model",
-            str(bundle_dir),
-            "--bbox",
-            "-6,50,1,57",
-            "--resolution",
-            "0.5",
-        ],
-    )
+    res = grid_cli(csv, out, bundle_dir, "-6,50,1,57", "0.5")
     assert res.exit_code == 0, res.output
     ds = xr.open_dataset(out)
     assert ds.tas.dims == ("time", "lat", "lon") and ds.tas.shape == (3, 15, 15)
@@ -81,21 +72,7 @@ def test_out_of_domain_record_is_flagged(tmp_path, shared_data, bundle_dir) -> N
     csv = tmp_path / "st.csv"
     src[src.time_utc.isin(sorted(src.time_utc.unique())[:2])].to_csv(csv, index=False)
     out = tmp_path / "alps.nc"
-    res = runner.invoke(
-        app,
-        [
-            "grid",
-            str(csv),
-            "--out",
-            str(out),
-            "--model",
-            str(bundle_dir),
-            "--bbox",
-            "10.4,46.2,12.4,47.1",
-            "--resolution",
-            "0.1",
-        ],
-    )
+    res = grid_cli(csv, out, bundle_dir, "10.4,46.2,12.4,47.1", "0.1")
     assert res.exit_code == 0, res.output
     ds = xr.open_dataset(out)
     assert ds.sizes["time"] == 2 and not bool(ds.in_domain.any())
