@@ -41,7 +41,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
@@ -62,7 +63,7 @@ def save(model: nn.Module, directory: str | Path, metadata: dict[str, Any] | Non
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    _atomic_write(d / WEIGHTS, lambda p: save_file(tensors, p, metadata={"format": str(FORMAT)}))
+    atomic_write(d / WEIGHTS, lambda p: save_file(tensors, p, metadata={"format": str(FORMAT)}))
     doc = {
         "format": FORMAT,
         "name": name,
@@ -71,7 +72,7 @@ def save(model: nn.Module, directory: str | Path, metadata: dict[str, Any] | Non
         "metadata": metadata or {},
     }
     text = json.dumps(doc, indent=2, sort_keys=True)
-    _atomic_write(d / CONFIG, lambda p: Path(p).write_text(text + "\n"))
+    atomic_write(d / CONFIG, lambda p: Path(p).write_text(text + "\n"))
     return d
 
 

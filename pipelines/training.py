@@ -38,7 +38,7 @@ from torch.distributions import Normal
 from tqdm import tqdm
 
 from models import gaussian_nll
-from models.checkpoint import _atomic_write
+from models.checkpoint import atomic_write
 
 from .tasks import Task, TaskSampler
 
@@ -192,10 +192,10 @@ class _StateDir:
         tensors = {f"model.{k}": v for k, v in _cpu(model.state_dict()).items()}
         tensors |= _cpu(opt_tensors) | {f"rng.{k}": v.cpu() for k, v in rng.items()}
         name = f"step_{progress.step:08d}.safetensors"
-        _atomic_write(self.root / name, lambda p: save_file(tensors, p))
+        atomic_write(self.root / name, lambda p: save_file(tensors, p))
         best_name = f"best_{progress.best_step:08d}.safetensors"
         if best is not None and not (self.root / best_name).is_file():
-            _atomic_write(self.root / best_name, lambda p: save_file(best, p))
+            atomic_write(self.root / best_name, lambda p: save_file(best, p))
         doc = {
             "version": STATE_VERSION,
             "tensors": name,
@@ -205,7 +205,7 @@ class _StateDir:
             "config": config.model_dump(),
         }
         text = json.dumps(doc, indent=1)
-        _atomic_write(self.json, lambda p: Path(p).write_text(text + "\n"))
+        atomic_write(self.json, lambda p: Path(p).write_text(text + "\n"))
         keep = {name, doc["best"]}
         for f in self.root.glob("*.safetensors"):
             if f.name not in keep:
