@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "pipelines.train",
     "pipelines.evaluate",
     "service.cli",
+    "pipelines.experiments",
 ]
 
 

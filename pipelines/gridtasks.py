@@ -88,22 +88,25 @@ class GridTaskSampler:
         return tuple(parts)
 
     def task(self, times: list[int], gen: torch.Generator) -> Task:
-        """The task batch for the given time indices."""
+        """The task batch for the given time indices (padding repeats each task's first point,
+        so padded inputs never stretch a ConvCNP's grid; the masks exclude them)."""
         rows = [self._one(t, gen) for t in times]
-        xc, mask_c = pad_stack([r[0] for r in rows])
-        yc, _ = pad_stack([r[1] for r in rows])
-        xt, mask_t = pad_stack([r[2] for r in rows])
-        yt, _ = pad_stack([r[3] for r in rows])
-        aux_c = aux_t = None
-        if self.aux is not None:
-            aux_c, _ = pad_stack([r[4] for r in rows])
-            aux_t, _ = pad_stack([r[5] for r in rows])
-        return Task(xc, yc, xt, yt, mask_c, mask_t, aux_c, aux_t)
+        cols = [_pad_repeat([r[k] for r in rows]) for k in range(len(rows[0]))]
+        xc, mask_c = cols[0]
+        xt, mask_t = cols[2]
+        aux_c, aux_t = (cols[4][0], cols[5][0]) if self.aux is not None else (None, None)
+        return Task(xc, cols[1][0], xt, cols[3][0], mask_c, mask_t, aux_c, aux_t)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Task:
         n_time = self.values.shape[0]
         times = torch.randint(n_time, (batch_size,), generator=generator).tolist()
         return self.task(times, generator)
+
+
+def _pad_repeat(rows: list[Tensor]) -> tuple[Tensor, Tensor]:
+    n = max(r.shape[0] for r in rows)
+    full = [torch.cat([r, r[:1].expand(n - r.shape[0], -1)]) for r in rows]
+    return torch.stack(full), pad_stack(rows)[1]
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,8 @@ def load_uk(data_dir: Path) -> tuple[GriddedData, dict[str, np.ndarray]]:
     orog_norm = Standardiser.fit(orog_raw)
     data = GriddedData(
         values=torch.as_tensor(norm(t2m), dtype=torch.float32),
-        lat=torch.as_tensor(ds["latitude"].values, dtype=torch.float32),
-        lon=torch.as_tensor(ds["longitude"].values, dtype=torch.float32),
+        lat=torch.tensor(ds["latitude"].values, dtype=torch.float32),
+        lon=torch.tensor(ds["longitude"].values, dtype=torch.float32),
         times=ds["time"].values,
         norm=norm,
         orog=torch.as_tensor(orog_norm(orog_raw), dtype=torch.float32),
@@ -157,8 +160,8 @@ def load_conus(data_dir: Path, norm: Standardiser) -> GriddedData:
     t2m = ds["t2m"].transpose("time", "latitude", "longitude").values.astype(np.float64)
     return GriddedData(
         values=torch.as_tensor(norm(t2m), dtype=torch.float32),
-        lat=torch.as_tensor(ds["latitude"].values, dtype=torch.float32),
-        lon=torch.as_tensor(ds["longitude"].values, dtype=torch.float32),
+        lat=torch.tensor(ds["latitude"].values, dtype=torch.float32),
+        lon=torch.tensor(ds["longitude"].values, dtype=torch.float32),
         times=ds["time"].values,
         norm=norm,
     )

@@ -1,0 +1,449 @@
+"""The paper-reproduction experiments, one command each: ``equigrid experiment NAME``.
+
+Ashman et al. (NeurIPS 2024) claim approximately equivariant NPs beat their strictly
+equivariant and their non-equivariant counterparts. Each experiment trains the model family
+with one budget (steps, batch; AdamW through :func:`pipelines.training.fit`) on the same
+tasks, scores every model on the same seeded test tasks and merges its entries into
+``benchmarks/results/science.json``; :mod:`pipelines.results` renders that file.
+
+- ``gp1d``: the 1-D mixture of six Gibbs-kernel GPs, with the exact mixture ground truth;
+- ``era5`` / ``era5_orog``: one hour of UK ERA5 t2m, 1-30 % of the cells as context, inputs
+  (lat, lon), and in the second variant orography as well; with kriging peers;
+- ``ood``: the ``era5`` models on 33 x 49 windows of the US snapshot (UK statistics);
+- ``ablation_channels`` / ``ablation_dropout``: the AE-ConvCNP's fixed inputs on ``era5``.
+
+Training runs live in ``runs/science/<setup>/<model>-<hash>``; ``fit`` resumes a finished
+run at once, so experiments that share a run (``ood``, the ablations) reuse it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import typer
+from torch import nn
+
+import models
+
+from .gp import GibbsGPSampler, ground_truth
+from .gridtasks import UK_DOMAIN, GriddedData, fixed_tasks, load_conus, load_uk
+from .scoring import TaskScores, mean_deviation, score_model
+from .tasks import Task, TaskSampler
+from .training import TrainConfig, fit
+
+FAMILY = ("tnp", "tetnp", "aetetnp", "convcnp", "aeconvcnp", "relaxed_convcnp")
+APPROX = ("aetetnp", "aeconvcnp", "relaxed_convcnp")
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS = REPO / "benchmarks" / "results" / "science.json"
+DEFAULT_RUNS = REPO / "runs" / "science"
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+GP_DOMAIN = [[-2.0, 2.0]]
+GP_SET_SIZE = 4096  # the seeded validation and test sets; evaluation may use a prefix
+GP_SEEDS = {"val": 10_000, "test": 20_000}
+ERA5_TRAIN_WINDOW = (16, 24)  # training tasks: random windows, 1-30 % of their cells
+ERA5_TRAIN_TARGETS = 128
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Training and evaluation sizes of one experiment (the same for all its models)."""
+
+    steps: int
+    batch_size: int
+    n_val: int  # validation tasks used for model selection during training
+    n_test: int  # test tasks scored (a prefix / seeded subset of the fixed test set)
+    lr: float = 1e-3
+
+
+BUDGETS = {
+    "gp1d": Budget(steps=1000, batch_size=16, n_val=128, n_test=512),
+    "era5": Budget(steps=1000, batch_size=8, n_val=32, n_test=64),
+}
+QUICK = Budget(steps=2, batch_size=2, n_val=2, n_test=2)
+
+
+@dataclass
+class Context:
+    """What every experiment needs: paths, the budget, and whether this is a quick check."""
+
+    results: Path
+    runs: Path
+    data: Path
+    budget: Budget
+    quick: bool
+    device: str = "cpu"
+    progress: bool = False
+
+    def log(self, msg: str) -> None:
+        typer.echo(msg, err=True)
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def model_config(name: str, dim_x: int, domain: list[list[float]], quick: bool) -> dict[str, Any]:
+    """The (small, CPU-sized) configuration of ``name`` used in every experiment."""
+    if name.endswith("convcnp"):
+        if quick:
+            cfg: dict[str, Any] = {"unet_channels": [4, 4], "kernel_size": 3, "head_width": 8}
+        elif dim_x == 1:  # radius 130 cells = 8 units: every target sees every context
+            cfg = {"unet_channels": [16, 32, 32, 32, 32], "kernel_size": 5, "head_width": 32}
+        else:  # radius 15 cells = 3.75 degrees
+            cfg = {"unet_channels": [16, 32, 32], "kernel_size": 3, "head_width": 32}
+        cfg["points_per_unit"] = 16.0 if dim_x == 1 else 4.0
+    else:
+        cfg = {"d_model": 8 if quick else 32, "num_heads": 2 if quick else 4, "num_layers": 2}
+    if name in APPROX or name == "tnp":
+        cfg["domain"] = domain  # the TNP uses it only to scale its absolute inputs
+    if name in ("aeconvcnp", "aetetnp"):
+        cfg |= {"fixed_channels": 4, "fourier_features": 4, "fixed_width": 32, "p_drop": 0.5}
+    return {"dim_x": dim_x} | cfg
+
+
+def _run_dir(runs: Path, setup: str, key: str, cfg: dict[str, Any], tc: TrainConfig) -> Path:
+    blob = json.dumps({"model": cfg, "train": tc.model_dump()}, sort_keys=True, default=str)
+    return runs / setup / f"{key}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class Trained:
+    model: nn.Module
+    steps: int
+    seconds: float
+
+
+def train(
+    ctx: Context,
+    setup: str,
+    key: str,
+    name: str,
+    cfg: dict[str, Any],
+    sampler: TaskSampler,
+    val: list[Task],
+    prepare: Callable[[nn.Module], None] | None = None,
+) -> Trained:
+    """Build ``name`` with ``cfg`` and train it with the experiment's budget (one thread)."""
+    b = ctx.budget
+    tc = TrainConfig(
+        steps=b.steps,
+        batch_size=b.batch_size,
+        lr=b.lr,
+        val_every=max(b.steps // 10, 1),
+        checkpoint_every=max(b.steps // 10, 1),
+        threads=1,
+        seed=0,
+    )
+    torch.manual_seed(0)
+    model = models.build_model(name, **cfg)
+    if prepare is not None:
+        prepare(model)
+    run_dir = _run_dir(ctx.runs, setup, key, cfg, tc)
+    ctx.log(f"[{setup}] {key}: training in {run_dir}")
+    res = fit(model, sampler, val, tc, run_dir, device=ctx.device, progress=ctx.progress)
+    return Trained(model, res.steps, res.train_seconds)
+
+
+def entry(scores: TaskScores, y_std: float | None, trained: Trained | None, **extra: Any) -> dict:
+    """One model's record in science.json."""
+    out: dict[str, Any] = scores.summary(y_std)
+    out |= {
+        "train_steps": trained.steps if trained else 0,
+        "train_seconds": round(trained.seconds, 1) if trained else 0.0,
+        "device": "cpu (1 thread)" if trained else "cpu",
+    }
+    if trained is not None:
+        out["params"] = sum(p.numel() for p in trained.model.parameters())
+    return out | extra
+
+
+def model_entry(t: Trained, tasks: list[Task], y_std: float | None, name: str) -> dict[str, Any]:
+    """Score a trained model; for approximately equivariant ones also its equivariant
+    component (``strict``) and the Delta-equiv diagnostic."""
+    extra: dict[str, Any] = {}
+    if name in APPROX:
+        strict = score_model(t.model, tasks, strict=True).summary(y_std)
+        extra = {"ll_strict": strict["ll"], "delta_equiv": mean_deviation(t.model, tasks)}
+    else:
+        extra = {"delta_equiv": 0.0}
+    return entry(score_model(t.model, tasks), y_std, t, **extra)
+
+
+# ---------------------------------------------------------------------------- 1-D GP
+
+
+def gp_tasks(split: str, n: int, sampler: GibbsGPSampler, batch_size: int = 16) -> list[Task]:
+    """The first ``n`` tasks of the seeded ``split`` set (4,096 tasks; batch ``i`` is drawn
+    from seed ``GP_SEEDS[split] + i``, so any prefix is the same whatever ``n``)."""
+    if n > GP_SET_SIZE:
+        raise ValueError(f"the {split} set has {GP_SET_SIZE} tasks")
+    out = []
+    for i in range(-(-n // batch_size)):
+        gen = torch.Generator().manual_seed(GP_SEEDS[split] + i)
+        out.append(sampler.sample(min(batch_size, n - i * batch_size), gen))
+    return out
+
+
+def run_gp1d(ctx: Context) -> dict[str, dict[str, Any]]:
+    sampler = GibbsGPSampler()
+    val = gp_tasks("val", ctx.budget.n_val, sampler)
+    test = gp_tasks("test", ctx.budget.n_test, sampler)
+    truth = TaskScores()
+    for t in test:
+        truth.extend(ground_truth(t, sampler).tolist())
+    out = {"gp_ground_truth": entry(truth, None, None)}
+    for name in FAMILY:
+        cfg = model_config(name, 1, GP_DOMAIN, ctx.quick)
+        t = train(ctx, "gp1d", name, name, cfg, sampler, val)
+        out[name] = model_entry(t, test, None, name)
+    return out
+
+
+# ---------------------------------------------------------------------------- ERA5
+
+
+@dataclass
+class Era5:
+    """The UK month split by days, and the samplers/task sets of the ERA5 experiments."""
+
+    data: GriddedData
+    split: dict[str, np.ndarray]
+    ctx: Context
+
+    @classmethod
+    def load(cls, ctx: Context) -> Era5:
+        data, split = load_uk(ctx.data)
+        return cls(data, split, ctx)
+
+    def train_sampler(self, with_orog: bool) -> TaskSampler:
+        return self.data.sampler(
+            self.split["train"],
+            with_orog=with_orog,
+            window=ERA5_TRAIN_WINDOW,
+            max_targets=ERA5_TRAIN_TARGETS,
+        )
+
+    def val_tasks(self, with_orog: bool) -> list[Task]:
+        s = self.data.sampler(
+            self.split["val"],
+            with_orog=with_orog,
+            window=ERA5_TRAIN_WINDOW,
+            max_targets=ERA5_TRAIN_TARGETS,
+        )
+        return fixed_tasks(s, list(range(self.ctx.budget.n_val)), seed=1)
+
+    def test_hours(self) -> list[int]:
+        """A seeded subset of ``n_test`` hours of the test days (25-31), in time order."""
+        rng = np.random.default_rng(2019)
+        hours = rng.choice(len(self.split["test"]), self.ctx.budget.n_test, replace=False)
+        return sorted(int(h) for h in hours)
+
+    def test_tasks(self, with_orog: bool) -> list[Task]:
+        """Full-grid test tasks: 1-30 % of all cells as context, every other cell a target."""
+        s = self.data.sampler(self.split["test"], with_orog=with_orog)
+        return fixed_tasks(s, self.test_hours(), seed=3)
+
+    def aux_grid(self) -> dict[str, Any]:
+        lat, lon = self.data.lat, self.data.lon
+        return {
+            "names": ["orog"],
+            "origin": [float(lat[0]), float(lon[0])],
+            "spacing": [float(lat[1] - lat[0]), float(lon[1] - lon[0])],
+            "shape": [len(lat), len(lon)],
+        }
+
+    def set_orography(self, model: nn.Module) -> None:
+        if self.data.orog_raw is None:
+            raise ValueError("no orography loaded")
+        raster = torch.as_tensor(self.data.orog_raw, dtype=torch.float32)[None]
+        model.gridded_aux.set_raster(raster)  # type: ignore[union-attr, operator]
+
+    def train_family(
+        self, names: tuple[str, ...] = FAMILY, overrides: dict[str, Any] | None = None
+    ) -> dict[str, Trained]:
+        """The (lat, lon) models of experiment 2, trained (or reloaded from their runs)."""
+        s, val = self.train_sampler(False), self.val_tasks(False)
+        out = {}
+        for name in names:
+            cfg = model_config(name, 2, UK_DOMAIN, self.ctx.quick) | (overrides or {})
+            out[name] = train(self.ctx, "era5", name, name, cfg, s, val)
+        return out
+
+
+def run_era5(ctx: Context) -> dict[str, dict[str, Any]]:
+    e = Era5.load(ctx)
+    test = e.test_tasks(False)
+    trained = e.train_family()
+    std = e.data.norm.std
+    out = {name: model_entry(t, test, std, name) for name, t in trained.items()}
+    out |= kriging_entries(e, test, with_drift=False)
+    from .figures import era5_maps
+
+    era5_maps(trained["convcnp"].model, trained["aeconvcnp"].model, e, ctx)
+    return out
+
+
+def run_era5_orog(ctx: Context) -> dict[str, dict[str, Any]]:
+    e = Era5.load(ctx)
+    out: dict[str, dict[str, Any]] = {}
+    for name in FAMILY:
+        cfg = model_config(name, 2, UK_DOMAIN, ctx.quick)
+        conv = name.endswith("convcnp")
+        cfg |= {"aux_grid": e.aux_grid()} if conv else {"dim_aux": 1}
+        prepare = e.set_orography if conv else None
+        point_aux = not conv
+        t = train(
+            ctx,
+            "era5_orog",
+            name,
+            name,
+            cfg,
+            e.train_sampler(point_aux),
+            e.val_tasks(point_aux),
+            prepare,
+        )
+        out[name] = model_entry(t, e.test_tasks(point_aux), e.data.norm.std, name)
+    out |= kriging_entries(e, e.test_tasks(True), with_drift=True)
+    return out
+
+
+def run_ood(ctx: Context) -> dict[str, dict[str, Any]]:
+    e = Era5.load(ctx)
+    conus = load_conus(ctx.data, e.data.norm)
+    s = conus.sampler(window=(len(e.data.lat), len(e.data.lon)))
+    tasks = fixed_tasks(s, [0] * ctx.budget.n_test, seed=4)
+    std = e.data.norm.std
+    trained = e.train_family()
+    out = {name: model_entry(t, tasks, std, name) for name, t in trained.items()}
+    return out | kriging_entries(e, tasks, with_drift=False)
+
+
+def _ablation(ctx: Context, variants: dict[str, tuple[str, dict[str, Any]]]) -> dict:
+    e = Era5.load(ctx)
+    test, std = e.test_tasks(False), e.data.norm.std
+    s, val = e.train_sampler(False), e.val_tasks(False)
+    out = {}
+    for key, (name, override) in variants.items():
+        cfg = model_config(name, 2, UK_DOMAIN, ctx.quick) | override
+        t = train(ctx, "era5", name, name, cfg, s, val)
+        out[key] = model_entry(t, test, std, name) | override
+    return out
+
+
+def run_ablation_channels(ctx: Context) -> dict[str, dict[str, Any]]:
+    variants: dict[str, tuple[str, dict[str, Any]]] = {"C_t=0 (convcnp)": ("convcnp", {})}
+    for c in (1, 2, 4, 8, 16):
+        variants[f"C_t={c}"] = ("aeconvcnp", {"fixed_channels": c})
+    return _ablation(ctx, variants)
+
+
+def run_ablation_dropout(ctx: Context) -> dict[str, dict[str, Any]]:
+    return _ablation(ctx, {f"p={p}": ("aeconvcnp", {"p_drop": p}) for p in (0.0, 0.5)})
+
+
+# ---------------------------------------------------------------------------- kriging
+
+
+def kriging_entries(e: Era5, tasks: list[Task], *, with_drift: bool) -> dict[str, dict]:
+    """GSTools kriging on the same tasks (variogram fitted per task); see
+    :mod:`pipelines.kriging`."""
+    from . import kriging
+
+    out = {}
+    variants = [("kriging_ordinary", False)] + ([("kriging_orog_drift", True)] if with_drift else [])
+    for key, drift in variants:
+        scores = TaskScores()
+        t0 = time.perf_counter()
+        for t in tasks:
+            mean, std = kriging.predict_task(t, drift=drift)
+            scores.add(mean, std, t.yt, t.mask_t)
+        e.ctx.log(f"{key}: {time.perf_counter() - t0:.0f} s")
+        out[key] = entry(scores, e.data.norm.std, None)
+    return out
+
+
+# ---------------------------------------------------------------------------- results + CLI
+
+
+EXPERIMENTS: dict[str, tuple[str, Callable[[Context], dict[str, dict[str, Any]]]]] = {
+    "gp1d": ("gp1d", run_gp1d),
+    "era5": ("era5", run_era5),
+    "era5_orog": ("era5", run_era5_orog),
+    "ood": ("era5", run_ood),
+    "ablation_channels": ("era5", run_ablation_channels),
+    "ablation_dropout": ("era5", run_ablation_dropout),
+}
+
+
+def run_experiment(
+    name: str,
+    *,
+    steps: int | None = None,
+    quick: bool = False,
+    results: Path = DEFAULT_RESULTS,
+    runs: Path = DEFAULT_RUNS,
+    data: Path = DEFAULT_DATA,
+    progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Run experiment ``name`` and merge its entries into ``results``."""
+    from .results import merge
+
+    budget_key, fn = EXPERIMENTS[name]
+    budget = QUICK if quick else BUDGETS[budget_key]
+    if steps is not None:
+        budget = replace(budget, steps=steps)
+    torch.set_num_threads(1)
+    ctx = Context(results, runs, data, budget, quick, progress=progress)
+    entries = fn(ctx)
+    merge(results, name, entries)
+    return entries
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="The paper-reproduction experiments (see docs/results.md).")
+
+    def make(name: str) -> Callable[..., None]:
+        def command(
+            steps: int = typer.Option(None, help="override the training steps"),
+            quick: bool = typer.Option(False, help="tiny models, steps and task counts"),
+            results: Path = typer.Option(DEFAULT_RESULTS, help="science.json to merge into"),
+            runs: Path = typer.Option(DEFAULT_RUNS, help="training run directories"),
+            data: Path = typer.Option(DEFAULT_DATA, help="the shared data folder"),
+            progress: bool = typer.Option(False, help="progress bars"),
+        ) -> None:
+            entries = run_experiment(
+                name,
+                steps=steps,
+                quick=quick,
+                results=results,
+                runs=runs,
+                data=data,
+                progress=progress,
+            )
+            for key, val in entries.items():
+                typer.echo(f"{name:18s} {key:22s} ll={val['ll']:.3f} ± {val['ll_se']:.3f}")
+
+        command.__doc__ = f"Run the `{name}` experiment and merge it into science.json."
+        return command
+
+    for name in EXPERIMENTS:
+        sub.command(name)(make(name))
+
+    @sub.command("render")
+    def render_cmd(
+        results: Path = typer.Option(DEFAULT_RESULTS),
+        doc: Path = typer.Option(REPO / "docs" / "results.md"),
+    ) -> None:
+        """Render science.json into the "Paper reproduction" section of docs/results.md."""
+        from .results import render
+
+        render(results, doc)
+
+    app.add_typer(sub, name="experiment")

@@ -1,0 +1,84 @@
+"""Per-task scores of a Gaussian predictive, and their summary with standard errors.
+
+Every predictor (a neural process, kriging, the exact GP) is scored the same way: per task,
+the mean log-likelihood per real target point, the squared error and the share of targets
+inside the central 95 % interval; then means and standard errors *over tasks*.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .tasks import Task
+
+Z95 = 1.959963984540054
+
+
+@dataclass
+class TaskScores:
+    """Per-task values, appended batch by batch."""
+
+    ll: list[float] = field(default_factory=list)
+    mse: list[float] = field(default_factory=list)
+    cover: list[float] = field(default_factory=list)
+
+    def add(self, mean: Tensor, std: Tensor, y: Tensor, mask: Tensor | None) -> None:
+        """Score a batch: ``mean``, ``std``, ``y``: ``[batch, n_target, 1]``, ``mask``
+        ``[batch, n_target]`` or None."""
+        mean, std, y = mean[..., 0].double(), std[..., 0].double(), y[..., 0].double()
+        m = torch.ones_like(y) if mask is None else mask.double()
+        n = m.sum(-1)
+        z = (y - mean) / std
+        ll = -0.5 * (z**2 + math.log(2 * math.pi)) - torch.log(std)
+        self.ll += ((ll * m).sum(-1) / n).tolist()
+        self.mse += ((((y - mean) ** 2) * m).sum(-1) / n).tolist()
+        self.cover += (((z.abs() <= Z95).double() * m).sum(-1) / n).tolist()
+
+    def extend(self, ll: list[float]) -> None:
+        """Tasks scored by log-likelihood only (e.g. the exact GP mixture)."""
+        self.ll += ll
+
+    def summary(self, y_std: float | None = None) -> dict[str, float | None]:
+        """``ll`` and ``ll_se`` in normalised units; with ``y_std`` (kelvin per unit) also
+        ``ll_k``, ``rmse_k`` and ``coverage95``."""
+        ll = np.asarray(self.ll)
+        out: dict[str, float | None] = {
+            "ll": float(ll.mean()),
+            "ll_se": float(ll.std(ddof=1) / math.sqrt(len(ll))) if len(ll) > 1 else math.nan,
+            "rmse_k": None,
+            "coverage95": None,
+            "n_test_tasks": len(ll),
+        }
+        if y_std is not None and self.mse:
+            out["ll_k"] = float(ll.mean() - math.log(y_std))
+            out["rmse_k"] = float(math.sqrt(np.mean(self.mse)) * y_std)
+            out["coverage95"] = float(np.mean(self.cover))
+        return out
+
+
+@torch.no_grad()
+def score_model(model: nn.Module, tasks: list[Task], *, strict: bool = False) -> TaskScores:
+    """Scores of ``model`` (or its equivariant component with ``strict``) on ``tasks``."""
+    was_training = model.training
+    model.eval()
+    scores = TaskScores()
+    for t in tasks:
+        pred = model(t.xc, t.yc, t.xt, strict=strict, **t.model_kwargs())
+        scores.add(pred.mean, pred.stddev, t.yt, t.mask_t)
+    model.train(was_training)
+    return scores
+
+
+@torch.no_grad()
+def mean_deviation(model: nn.Module, tasks: list[Task]) -> float:
+    """The paper's Delta-equiv averaged over task batches (see
+    :func:`models.equivariance_deviation`); padded targets repeat real ones."""
+    from models import equivariance_deviation
+
+    vals = [equivariance_deviation(model, t.xc, t.yc, t.xt, **t.model_kwargs()) for t in tasks]
+    return float(np.mean(vals))
