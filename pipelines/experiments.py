@@ -352,20 +352,55 @@ def run_ablation_dropout(ctx: Context) -> dict[str, dict[str, Any]]:
 
 
 def kriging_entries(e: Era5, tasks: list[Task], *, with_drift: bool) -> dict[str, dict]:
-    """GSTools kriging on the same tasks (variogram fitted per task); see
-    :mod:`pipelines.kriging`."""
-    from . import kriging
+    """GSTools kriging (:func:`pipelines.kriging.krige`, variogram fitted per task) on the
+    same tasks: ordinary, and with orography as external drift when ``with_drift``."""
+    from .kriging import krige
 
+    variants = {"kriging_ordinary": False}
+    if with_drift:
+        variants["kriging_orog_drift"] = True
     out = {}
-    variants = [("kriging_ordinary", False)] + ([("kriging_orog_drift", True)] if with_drift else [])
-    for key, drift in variants:
+    for key, drift in variants.items():
         scores = TaskScores()
         t0 = time.perf_counter()
-        for t in tasks:
-            mean, std = kriging.predict_task(t, drift=drift)
-            scores.add(mean, std, t.yt, t.mask_t)
-        e.ctx.log(f"{key}: {time.perf_counter() - t0:.0f} s")
+        for batch in tasks:
+            for t in _unbatch(batch):
+                dc = dt = None
+                if drift:
+                    if t.aux_c is None or t.aux_t is None:
+                        raise ValueError("kriging with drift needs tasks with orography")
+                    dc, dt = t.aux_c[0].T.double().numpy(), t.aux_t[0].T.double().numpy()
+                r = krige(
+                    t.xc[0].double().numpy(),
+                    t.yc[0, :, 0].double().numpy(),
+                    t.xt[0].double().numpy(),
+                    dc,
+                    dt,
+                )
+                mean = torch.as_tensor(r.mean)[None, :, None]
+                std = torch.as_tensor(np.sqrt(r.variance))[None, :, None]
+                scores.add(mean, std, t.yt, None)
+        e.ctx.log(f"[{key}] {len(scores.ll)} tasks in {time.perf_counter() - t0:.0f} s")
         out[key] = entry(scores, e.data.norm.std, None)
+    return out
+
+
+def _unbatch(task: Task) -> list[Task]:
+    """Single-task batches with the padding removed."""
+    out = []
+    for i in range(task.batch_size):
+        mc = task.mask_c[i].bool() if task.mask_c is not None else slice(None)
+        mt = task.mask_t[i].bool() if task.mask_t is not None else slice(None)
+        out.append(
+            Task(
+                task.xc[i, mc][None],
+                task.yc[i, mc][None],
+                task.xt[i, mt][None],
+                task.yt[i, mt][None],
+                aux_c=None if task.aux_c is None else task.aux_c[i, mc][None],
+                aux_t=None if task.aux_t is None else task.aux_t[i, mt][None],
+            )
+        )
     return out
 
 

@@ -69,8 +69,15 @@ def era5_maps(conv: nn.Module, ae: nn.Module, e: Era5, ctx: Context) -> list[Pat
     im = axes[0, 0].pcolormesh(lon, lat, truth, vmin=vmin, vmax=vmax, cmap="coolwarm")
     axes[0, 0].set_title(f"truth {np.datetime_as_string(e.data.times[hour], unit='h')}")
     c = xc[0].numpy()
-    axes[1, 0].scatter(c[:, 1], c[:, 0], c=yc[0, :, 0].numpy() * std + mean0, s=8,
-                       vmin=vmin, vmax=vmax, cmap="coolwarm")
+    axes[1, 0].scatter(
+        c[:, 1],
+        c[:, 0],
+        c=yc[0, :, 0].numpy() * std + mean0,
+        s=8,
+        vmin=vmin,
+        vmax=vmax,
+        cmap="coolwarm",
+    )
     axes[1, 0].set_title(f"context ({c.shape[0]} cells)")
     axes[1, 0].set_xlim(lon[0], lon[-1])
     axes[1, 0].set_ylim(lat[0], lat[-1])

@@ -77,7 +77,9 @@ class GibbsGPSampler:
         lo_t, hi_t = self.target_range
         for _ in range(batch_size):
             k = self.kernels[int(torch.randint(len(self.kernels), (1,), generator=generator))]
-            nc = int(torch.randint(self.n_context[0], self.n_context[1] + 1, (1,), generator=generator))
+            nc = int(
+                torch.randint(self.n_context[0], self.n_context[1] + 1, (1,), generator=generator)
+            )
             xc = lo_c + (hi_c - lo_c) * torch.rand(nc, generator=generator, dtype=torch.float64)
             xt = lo_t + (hi_t - lo_t) * torch.rand(
                 self.n_target, generator=generator, dtype=torch.float64

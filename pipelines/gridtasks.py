@@ -172,6 +172,4 @@ def fixed_tasks(
 ) -> list[Task]:
     """Deterministic evaluation tasks, one per entry of ``times``, batched."""
     gen = torch.Generator().manual_seed(seed)
-    return [
-        sampler.task(times[s : s + batch_size], gen) for s in range(0, len(times), batch_size)
-    ]
+    return [sampler.task(times[s : s + batch_size], gen) for s in range(0, len(times), batch_size)]
