@@ -50,3 +50,7 @@ for _mod in COMMAND_MODULES:
     except ModuleNotFoundError as _e:  # a command module not written yet
         if _e.name != _mod:
             raise
+
+
+if __name__ == "__main__":  # python -m pipelines.cli
+    app()

@@ -61,11 +61,18 @@ def write_store(ds: xr.Dataset, path: str | Path) -> Path:
     enc = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars}
     try:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=enc)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a store is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def validate(ds: xr.Dataset) -> None:

@@ -50,20 +50,24 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    steps: int = Field(2000, ge=1, description="total optimiser steps")
-    batch_size: int = Field(8, ge=1, description="tasks per step (per rank)")
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    grad_clip: float = Field(1.0, ge=0, description="max gradient norm; 0 disables clipping")
+    steps: int = Field(default=2000, ge=1, description="total optimiser steps")
+    batch_size: int = Field(default=8, ge=1, description="tasks per step (per rank)")
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    grad_clip: float = Field(
+        default=1.0, ge=0, description="max gradient norm; 0 disables clipping"
+    )
     schedule: Literal["constant", "cosine"] = "cosine"
-    warmup: int = Field(0, ge=0, description="linear warm-up steps")
-    val_every: int = Field(100, ge=1)
-    patience: int = Field(0, ge=0, description="validations without improvement; 0 = never stop")
+    warmup: int = Field(default=0, ge=0, description="linear warm-up steps")
+    val_every: int = Field(default=100, ge=1)
+    patience: int = Field(
+        default=0, ge=0, description="validations without improvement; 0 = never stop"
+    )
     seed: int = 0
-    amp: bool = Field(False, description="bfloat16 autocast (CUDA only)")
-    log_every: int = Field(10, ge=1)
-    checkpoint_every: int = Field(100, ge=1)
-    threads: int | None = Field(None, ge=1, description="torch CPU threads")
+    amp: bool = Field(default=False, description="bfloat16 autocast (CUDA only)")
+    log_every: int = Field(default=10, ge=1)
+    checkpoint_every: int = Field(default=100, ge=1)
+    threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
 
 
 @dataclass
