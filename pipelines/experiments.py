@@ -196,8 +196,8 @@ def run_gp1d(ctx: Context) -> dict[str, dict[str, Any]]:
     val = gp_tasks("val", ctx.budget.n_val, sampler)
     test = gp_tasks("test", ctx.budget.n_test, sampler)
     truth = TaskScores()
-    for t in test:
-        truth.extend(ground_truth(t, sampler).tolist())
+    for batch in test:
+        truth.extend(ground_truth(batch, sampler).tolist())
     out = {"gp_ground_truth": entry(truth, None, None)}
     for name in FAMILY:
         cfg = model_config(name, 1, GP_DOMAIN, ctx.quick)

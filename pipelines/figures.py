@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import xarray as xr  # noqa: E402
-from torch import nn  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
 
-from .gridtasks import UK_OROG_FILE  # noqa: E402
+from .gridtasks import UK_OROG_FILE
 
 if TYPE_CHECKING:
     from .experiments import Context, Era5

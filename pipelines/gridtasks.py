@@ -137,7 +137,7 @@ def load_uk(data_dir: Path) -> tuple[GriddedData, dict[str, np.ndarray]]:
     ds = xr.open_dataset(data_dir / UK_FILE)
     orog = xr.open_dataset(data_dir / UK_OROG_FILE)["orog"]
     t2m = ds["t2m"].transpose("time", "latitude", "longitude").values.astype(np.float64)
-    codes = split_by_day(ds["time"].values)
+    codes = split_by_day(list(ds["time"].values))
     split = {name: np.flatnonzero(codes == c) for c, name in enumerate(("train", "val", "test"))}
     norm = Standardiser.fit(t2m[split["train"]])
     orog_raw = orog.sel(latitude=ds.latitude, longitude=ds.longitude).values.astype(np.float64)

@@ -14,9 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .evaluate import gaussian_scores
 from .tasks import Task
-
-Z95 = 1.959963984540054
 
 
 @dataclass
@@ -28,16 +27,18 @@ class TaskScores:
     cover: list[float] = field(default_factory=list)
 
     def add(self, mean: Tensor, std: Tensor, y: Tensor, mask: Tensor | None) -> None:
-        """Score a batch: ``mean``, ``std``, ``y``: ``[batch, n_target, 1]``, ``mask``
-        ``[batch, n_target]`` or None."""
-        mean, std, y = mean[..., 0].double(), std[..., 0].double(), y[..., 0].double()
-        m = torch.ones_like(y) if mask is None else mask.double()
-        n = m.sum(-1)
-        z = (y - mean) / std
-        ll = -0.5 * (z**2 + math.log(2 * math.pi)) - torch.log(std)
-        self.ll += ((ll * m).sum(-1) / n).tolist()
-        self.mse += ((((y - mean) ** 2) * m).sum(-1) / n).tolist()
-        self.cover += (((z.abs() <= Z95).double() * m).sum(-1) / n).tolist()
+        """Score a batch (scores per task by :func:`pipelines.evaluate.gaussian_scores`):
+        ``mean``, ``std``, ``y``: ``[batch, n_target, 1]``; ``mask`` ``[batch, n_target]``."""
+        for i in range(y.shape[0]):
+            keep = slice(None) if mask is None else mask[i].bool()
+            s = gaussian_scores(
+                y[i, keep, 0].double().numpy(),
+                mean[i, keep, 0].double().numpy(),
+                std[i, keep, 0].double().numpy() ** 2,
+            )
+            self.ll.append(-s["nll"])
+            self.mse.append(s["rmse"] ** 2)
+            self.cover.append(s["coverage95"])
 
     def extend(self, ll: list[float]) -> None:
         """Tasks scored by log-likelihood only (e.g. the exact GP mixture)."""
