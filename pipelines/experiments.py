@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import typer
+import xarray as xr
 from torch import nn
 
 import models
@@ -120,17 +121,25 @@ class Trained:
     seconds: float
 
 
+def build(name: str, cfg: dict[str, Any], prepare: Callable[[nn.Module], None] | None = None):
+    """``models.build_model`` from a fixed seed, then ``prepare`` (e.g. set a raster)."""
+    torch.manual_seed(0)
+    model = models.build_model(name, **cfg)
+    if prepare is not None:
+        prepare(model)
+    return model
+
+
 def train(
     ctx: Context,
     setup: str,
     key: str,
-    name: str,
+    model: nn.Module,
     cfg: dict[str, Any],
     sampler: TaskSampler,
     val: list[Task],
-    prepare: Callable[[nn.Module], None] | None = None,
 ) -> Trained:
-    """Build ``name`` with ``cfg`` and train it with the experiment's budget (one thread)."""
+    """Train ``model`` (configured by ``cfg``) with the experiment's budget on one thread."""
     b = ctx.budget
     tc = TrainConfig(
         steps=b.steps,
@@ -141,10 +150,6 @@ def train(
         threads=1,
         seed=0,
     )
-    torch.manual_seed(0)
-    model = models.build_model(name, **cfg)
-    if prepare is not None:
-        prepare(model)
     run_dir = _run_dir(ctx.runs, setup, key, cfg, tc)
     ctx.log(f"[{setup}] {key}: training in {run_dir}")
     res = fit(model, sampler, val, tc, run_dir, device=ctx.device, progress=ctx.progress)
@@ -201,7 +206,7 @@ def run_gp1d(ctx: Context) -> dict[str, dict[str, Any]]:
     out = {"gp_ground_truth": entry(truth, None, None)}
     for name in FAMILY:
         cfg = model_config(name, 1, GP_DOMAIN, ctx.quick)
-        t = train(ctx, "gp1d", name, name, cfg, sampler, val)
+        t = train(ctx, "gp1d", name, build(name, cfg), cfg, sampler, val)
         out[name] = model_entry(t, test, None, name)
     return out
 
@@ -273,8 +278,45 @@ class Era5:
         out = {}
         for name in names:
             cfg = model_config(name, 2, UK_DOMAIN, self.ctx.quick) | (overrides or {})
-            out[name] = train(self.ctx, "era5", name, name, cfg, s, val)
+            out[name] = train(self.ctx, "era5", name, build(name, cfg), cfg, s, val)
         return out
+
+    def train_deepsensor(self) -> Trained | None:
+        """DeepSensor's ConvNP on the same tasks and budget (None if not installed)."""
+        from . import deepsensor_peer
+
+        if not deepsensor_peer.available():
+            self.ctx.log("deepsensor is not installed (extra `benchmark`): peer skipped")
+            return None
+        d = self.data
+        train_days = xr.DataArray(
+            d.values[torch.as_tensor(self.split["train"])].numpy() * d.norm.std + d.norm.mean,
+            coords={"time": d.times[self.split["train"]], "latitude": d.lat, "longitude": d.lon},
+            dims=("time", "latitude", "longitude"),
+            name="t2m",
+        )
+        lat, lon = UK_DOMAIN  # equal spans of latitude and longitude, centred on the box
+        span = max(lat[1] - lat[0], lon[1] - lon[0])
+        mid = (lat[0] + lat[1]) / 2
+        x1_map, x2_map = (mid - span / 2, mid + span / 2), (lon[0], lon[0] + span)
+        cfg: dict[str, Any] = {
+            "unet_channels": [4, 4] if self.ctx.quick else [16, 32, 32],
+            "unet_kernels": 3,  # as our 2-D ConvCNPs
+            "likelihood": "het",
+        }
+        torch.manual_seed(0)
+        model = deepsensor_peer.DeepSensorConvNP(
+            train_days, x1_map, x2_map, **cfg | {"unet_channels": tuple(cfg["unet_channels"])}
+        )
+        return train(
+            self.ctx,
+            "era5",
+            "deepsensor_convnp",
+            model,
+            cfg | {"x1_map": x1_map, "x2_map": x2_map},
+            self.train_sampler(False),
+            self.val_tasks(False),
+        )
 
 
 def run_era5(ctx: Context) -> dict[str, dict[str, Any]]:
@@ -283,6 +325,8 @@ def run_era5(ctx: Context) -> dict[str, dict[str, Any]]:
     trained = e.train_family()
     std = e.data.norm.std
     out = {name: model_entry(t, test, std, name) for name, t in trained.items()}
+    if (ds := e.train_deepsensor()) is not None:
+        out["deepsensor_convnp"] = model_entry(ds, test, std, "deepsensor_convnp")
     out |= kriging_entries(e, test, with_drift=False)
     from .figures import era5_maps
 
@@ -297,17 +341,10 @@ def run_era5_orog(ctx: Context) -> dict[str, dict[str, Any]]:
         cfg = model_config(name, 2, UK_DOMAIN, ctx.quick)
         conv = name.endswith("convcnp")
         cfg |= {"aux_grid": e.aux_grid()} if conv else {"dim_aux": 1}
-        prepare = e.set_orography if conv else None
+        model = build(name, cfg, e.set_orography if conv else None)
         point_aux = not conv
         t = train(
-            ctx,
-            "era5_orog",
-            name,
-            name,
-            cfg,
-            e.train_sampler(point_aux),
-            e.val_tasks(point_aux),
-            prepare,
+            ctx, "era5_orog", name, model, cfg, e.train_sampler(point_aux), e.val_tasks(point_aux)
         )
         out[name] = model_entry(t, e.test_tasks(point_aux), e.data.norm.std, name)
     out |= kriging_entries(e, e.test_tasks(True), with_drift=True)
@@ -321,6 +358,8 @@ def run_ood(ctx: Context) -> dict[str, dict[str, Any]]:
     tasks = fixed_tasks(s, [0] * ctx.budget.n_test, seed=4)
     std = e.data.norm.std
     trained = e.train_family()
+    if (ds := e.train_deepsensor()) is not None:
+        trained["deepsensor_convnp"] = ds
     out = {name: model_entry(t, tasks, std, name) for name, t in trained.items()}
     return out | kriging_entries(e, tasks, with_drift=False)
 
@@ -332,7 +371,7 @@ def _ablation(ctx: Context, variants: dict[str, tuple[str, dict[str, Any]]]) -> 
     out = {}
     for key, (name, override) in variants.items():
         cfg = model_config(name, 2, UK_DOMAIN, ctx.quick) | override
-        t = train(ctx, "era5", name, name, cfg, s, val)
+        t = train(ctx, "era5", name, build(name, cfg), cfg, s, val)
         out[key] = model_entry(t, test, std, name) | override
     return out
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.deepsensor_peer import available as deepsensor_available
 from pipelines.experiments import EXPERIMENTS, FAMILY, run_experiment
 from pipelines.results import END, REQUIRED, START, render
 
@@ -46,7 +47,9 @@ def test_experiment_quick_end_to_end(name: str, workdir: Path, shared_data: Path
     doc = json.loads(results.read_text())
     assert doc[name] == json.loads(json.dumps(entries))
     if name in EXPECTED_EXTRA:
-        assert set(entries) == set(FAMILY) | EXPECTED_EXTRA[name]
+        with_peer = deepsensor_available() and name in ("era5", "ood")
+        peer = {"deepsensor_convnp"} if with_peer else set()
+        assert set(entries) == set(FAMILY) | EXPECTED_EXTRA[name] | peer
     for e in entries.values():
         _check_entry(e, kelvin=name != "gp1d")
     for model in ("aeconvcnp", "aetetnp"):
