@@ -253,7 +253,7 @@ class Era5:
     def test_tasks(self, with_orog: bool) -> list[Task]:
         """Full-grid test tasks: 1-30 % of all cells as context, every other cell a target."""
         s = self.data.sampler(self.split["test"], with_orog=with_orog)
-        return fixed_tasks(s, self.test_hours(), seed=3)
+        return fixed_tasks(s, self.test_hours(), seed=3, batch_size=4)
 
     def aux_grid(self) -> dict[str, Any]:
         lat, lon = self.data.lat, self.data.lon
@@ -355,7 +355,7 @@ def run_ood(ctx: Context) -> dict[str, dict[str, Any]]:
     e = Era5.load(ctx)
     conus = load_conus(ctx.data, e.data.norm)
     s = conus.sampler(window=(len(e.data.lat), len(e.data.lon)))
-    tasks = fixed_tasks(s, [0] * ctx.budget.n_test, seed=4)
+    tasks = fixed_tasks(s, [0] * ctx.budget.n_test, seed=4, batch_size=4)
     std = e.data.norm.std
     trained = e.train_family()
     if (ds := e.train_deepsensor()) is not None:

@@ -33,6 +33,11 @@ SYMMETRY = {
     "convcnp": "T",
     "aeconvcnp": "T~",
     "relaxed_convcnp": "T~ (relaxed)",
+    "deepsensor_convnp": "T (DeepSensor)",
+    "kriging_ordinary": "T (stationary variogram)",
+    "kriging_orog_drift": "orography drift",
+    "gp_ground_truth": "exact posterior",
+    "C_t=0": "T",
 }
 
 
