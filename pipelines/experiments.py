@@ -66,6 +66,8 @@ class Budget:
 
 BUDGETS = {
     "gp1d": Budget(steps=1000, batch_size=16, n_val=128, n_test=512),
+    # investigation: is the ConvCNP pair's ordering a matter of training length?
+    "gp1d_long": Budget(steps=3000, batch_size=16, n_val=128, n_test=512),
     "era5": Budget(steps=1000, batch_size=8, n_val=32, n_test=64),
 }
 QUICK = Budget(steps=2, batch_size=2, n_val=2, n_test=2)
@@ -166,19 +168,59 @@ def entry(scores: TaskScores, y_std: float | None, trained: Trained | None, **ex
     }
     if trained is not None:
         out["params"] = sum(p.numel() for p in trained.model.parameters())
-    return out | extra
+    return out | extra | {"_ll": scores.ll}
 
 
 def model_entry(t: Trained, tasks: list[Task], y_std: float | None, name: str) -> dict[str, Any]:
     """Score a trained model; for approximately equivariant ones also its equivariant
     component (``strict``) and the Delta-equiv diagnostic."""
-    extra: dict[str, Any] = {}
+    scores = score_model(t.model, tasks)
+    extra: dict[str, Any] = {"delta_equiv": 0.0}
     if name in APPROX:
-        strict = score_model(t.model, tasks, strict=True).summary(y_std)
-        extra = {"ll_strict": strict["ll"], "delta_equiv": mean_deviation(t.model, tasks)}
-    else:
-        extra = {"delta_equiv": 0.0}
-    return entry(score_model(t.model, tasks), y_std, t, **extra)
+        strict = score_model(t.model, tasks, strict=True)
+        extra = {
+            "ll_strict": strict.summary(y_std)["ll"],
+            "delta_equiv": mean_deviation(t.model, tasks),
+            "d_ll_strict": paired_difference(scores.ll, strict.ll),
+        }
+    return entry(scores, y_std, t, **extra)
+
+
+# the paired comparisons reported beside each entry: model -> its counterpart
+COUNTERPART = {
+    "tetnp": "tnp",
+    "aetetnp": "tetnp",
+    "aeconvcnp": "convcnp",
+    "relaxed_convcnp": "convcnp",
+    "deepsensor_convnp": "convcnp",
+    "kriging_orog_drift": "kriging_ordinary",
+    "C_t=1": "C_t=0 (convcnp)",
+    "C_t=2": "C_t=0 (convcnp)",
+    "C_t=4": "C_t=0 (convcnp)",
+    "C_t=8": "C_t=0 (convcnp)",
+    "C_t=16": "C_t=0 (convcnp)",
+    "p=0.5": "p=0.0",
+}
+
+
+def paired_difference(a: list[float], b: list[float]) -> list[float]:
+    """Mean and standard error over tasks of ``a - b`` (the same tasks, so paired)."""
+    d = np.asarray(a) - np.asarray(b)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return [float(d.mean()), se]
+
+
+def with_paired(entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Add ``d_ll = [mean, se]`` of each entry against its counterpart (``vs``), then drop
+    the per-task values."""
+    out = {}
+    for key, e in entries.items():
+        base = COUNTERPART.get(key)
+        extra: dict[str, Any] = {}
+        if base in entries:
+            extra = {"vs": base, "d_ll": paired_difference(e["_ll"], entries[base]["_ll"])}
+        out[key] = {k: v for k, v in e.items() if k != "_ll"} | extra
+    return out
 
 
 # ---------------------------------------------------------------------------- 1-D GP
@@ -196,7 +238,7 @@ def gp_tasks(split: str, n: int, sampler: GibbsGPSampler, batch_size: int = 16) 
     return out
 
 
-def run_gp1d(ctx: Context) -> dict[str, dict[str, Any]]:
+def run_gp1d(ctx: Context, names: tuple[str, ...] = FAMILY) -> dict[str, dict[str, Any]]:
     sampler = GibbsGPSampler()
     val = gp_tasks("val", ctx.budget.n_val, sampler)
     test = gp_tasks("test", ctx.budget.n_test, sampler)
@@ -204,7 +246,7 @@ def run_gp1d(ctx: Context) -> dict[str, dict[str, Any]]:
     for batch in test:
         truth.extend(ground_truth(batch, sampler).tolist())
     out = {"gp_ground_truth": entry(truth, None, None)}
-    for name in FAMILY:
+    for name in names:
         cfg = model_config(name, 1, GP_DOMAIN, ctx.quick)
         t = train(ctx, "gp1d", name, build(name, cfg), cfg, sampler, val)
         out[name] = model_entry(t, test, None, name)
@@ -448,6 +490,7 @@ def _unbatch(task: Task) -> list[Task]:
 
 EXPERIMENTS: dict[str, tuple[str, Callable[[Context], dict[str, dict[str, Any]]]]] = {
     "gp1d": ("gp1d", run_gp1d),
+    "gp1d_long": ("gp1d_long", lambda ctx: run_gp1d(ctx, ("convcnp", "aeconvcnp"))),
     "era5": ("era5", run_era5),
     "era5_orog": ("era5", run_era5_orog),
     "ood": ("era5", run_ood),
@@ -475,7 +518,7 @@ def run_experiment(
         budget = replace(budget, steps=steps)
     torch.set_num_threads(1)
     ctx = Context(results, runs, data, budget, quick, progress=progress)
-    entries = fn(ctx)
+    entries = with_paired(fn(ctx))
     merge(results, name, entries)
     return entries
 

@@ -25,6 +25,7 @@ TITLES = {
     "ood": "Out of domain: the `era5` models on the US snapshot (UK statistics)",
     "ablation_channels": "Ablation: number of fixed-input channels (AE-ConvCNP, `era5`)",
     "ablation_dropout": "Ablation: fixed-input dropout p (AE-ConvCNP, `era5`)",
+    "gp1d_long": "Investigation: the ConvCNP pair on the 1-D GP with 3x the training steps",
 }
 SYMMETRY = {
     "tnp": "none",
@@ -70,13 +71,17 @@ def _f(v: Any, digits: int = 3) -> str:
     return f"{v:.{digits}f}"
 
 
+def _pm(pair: list[float] | None) -> str:
+    return "–" if pair is None else f"{pair[0]:+.3f} ± {pair[1]:.3f}"
+
+
 def table(experiment: str, entries: dict[str, dict[str, Any]]) -> str:
     """One markdown table, best log-likelihood first."""
     kelvin = any(e.get("rmse_k") is not None for e in entries.values())
     head = ["model", "symmetry", "LL (norm.) ± se"]
     if kelvin:
         head += ["LL (K)", "RMSE (K)", "cov. 95 %"]
-    head += ["LL equiv. comp.", "Δequiv", "steps", "train s", "device"]
+    head += ["Δ vs counterpart (paired)", "full − equiv. comp.", "Δequiv", "steps", "train s"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for model, e in sorted(entries.items(), key=lambda kv: -kv[1]["ll"]):
         base = model.split(" ")[0]
@@ -84,11 +89,11 @@ def table(experiment: str, entries: dict[str, dict[str, Any]]) -> str:
         if kelvin:
             cells += [_f(e.get("ll_k")), _f(e.get("rmse_k")), _f(e.get("coverage95"))]
         cells += [
-            _f(e.get("ll_strict")),
+            f"{_pm(e.get('d_ll'))} vs `{e['vs']}`" if "vs" in e else "–",
+            _pm(e.get("d_ll_strict")),
             _f(e.get("delta_equiv"), 4),
             str(e["train_steps"]),
             _f(e["train_seconds"], 0),
-            e["device"],
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -104,7 +109,8 @@ def section(doc: dict[str, dict[str, dict[str, Any]]], notes: str = "") -> str:
         parts += [
             f"### {TITLES[exp]}",
             "",
-            f"Command: `equigrid experiment {exp}` · test tasks: {n}",
+            f"Command: `equigrid experiment {exp}` · test tasks: {n} · device: "
+            + ", ".join(sorted({e["device"] for e in doc[exp].values()})),
             "",
             table(exp, doc[exp]),
             "",
