@@ -12,6 +12,7 @@ training days) is only used to infer its defaults.
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,11 @@ class DeepSensorConvNP(nn.Module):
         **convnp: Any,
     ) -> None:
         super().__init__()
-        import deepsensor.torch  # noqa: F401  (selects the torch backend)
-        from deepsensor.data import DataProcessor, TaskLoader
-        from deepsensor.model import ConvNP
+        with warnings.catch_warnings():  # its dependency `lab` still touches numpy.core
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import deepsensor.torch  # noqa: F401  (selects the torch backend)
+            from deepsensor.data import DataProcessor, TaskLoader
+            from deepsensor.model import ConvNP
 
         processor = DataProcessor(
             x1_name="latitude", x2_name="longitude", x1_map=x1_map, x2_map=x2_map
