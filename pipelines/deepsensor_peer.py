@@ -11,8 +11,10 @@ training days) is only used to infer its defaults.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,14 @@ import torch
 import xarray as xr
 from torch import Tensor, nn
 from torch.distributions import Normal
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """DeepSensor's dependency ``lab`` still touches ``numpy.core`` (deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 def available() -> bool:
@@ -44,8 +54,7 @@ class DeepSensorConvNP(nn.Module):
         **convnp: Any,
     ) -> None:
         super().__init__()
-        with warnings.catch_warnings():  # its dependency `lab` still touches numpy.core
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with _quiet():
             import deepsensor.torch  # noqa: F401  (selects the torch backend)
             from deepsensor.data import DataProcessor, TaskLoader
             from deepsensor.model import ConvNP
@@ -99,7 +108,8 @@ class DeepSensorConvNP(nn.Module):
                     "Y_t": [np.zeros((1, targets.shape[1]), np.float32)],
                 }
             )
-            dist = run_nps_model(self.net, ConvNP.modify_task(task), None, requires_grad=True)
+            with _quiet():
+                dist = run_nps_model(self.net, ConvNP.modify_task(task), None, requires_grad=True)
             means.append(dist.mean[0, 0])
             stds.append(dist.var[0, 0].clamp_min(1e-8).sqrt())
         return Normal(torch.stack(means)[..., None].float(), torch.stack(stds)[..., None].float())
