@@ -123,7 +123,9 @@ class Trained:
     seconds: float
 
 
-def build(name: str, cfg: dict[str, Any], prepare: Callable[[nn.Module], None] | None = None):
+def build(
+    name: str, cfg: dict[str, Any], prepare: Callable[[nn.Module], None] | None = None
+) -> nn.Module:
     """``models.build_model`` from a fixed seed, then ``prepare`` (e.g. set a raster)."""
     torch.manual_seed(0)
     model = models.build_model(name, **cfg)
