@@ -284,16 +284,16 @@ class Era5:
         )
         return fixed_tasks(s, list(range(self.ctx.budget.n_val)), seed=1)
 
-    def test_hours(self) -> list[int]:
-        """A seeded subset of ``n_test`` hours of the test days (25-31), in time order."""
+    def test_hours(self, split: str = "test") -> list[int]:
+        """A seeded subset of ``n_test`` hours of the split's days (test: 25-31), in order."""
         rng = np.random.default_rng(2019)
-        hours = rng.choice(len(self.split["test"]), self.ctx.budget.n_test, replace=False)
+        hours = rng.choice(len(self.split[split]), self.ctx.budget.n_test, replace=False)
         return sorted(int(h) for h in hours)
 
-    def test_tasks(self, with_orog: bool) -> list[Task]:
-        """Full-grid test tasks: 1-30 % of all cells as context, every other cell a target."""
-        s = self.data.sampler(self.split["test"], with_orog=with_orog)
-        return fixed_tasks(s, self.test_hours(), seed=3, batch_size=4)
+    def test_tasks(self, with_orog: bool, split: str = "test") -> list[Task]:
+        """Full-grid tasks: 1-30 % of all cells as context, every other cell a target."""
+        s = self.data.sampler(self.split[split], with_orog=with_orog)
+        return fixed_tasks(s, self.test_hours(split), seed=3, batch_size=4)
 
     def aux_grid(self) -> dict[str, Any]:
         lat, lon = self.data.lat, self.data.lon
@@ -359,18 +359,19 @@ class Era5:
         )
 
 
-def run_era5(ctx: Context) -> dict[str, dict[str, Any]]:
+def run_era5(ctx: Context, split: str = "test") -> dict[str, dict[str, Any]]:
     e = Era5.load(ctx)
-    test = e.test_tasks(False)
+    test = e.test_tasks(False, split)
     trained = e.train_family()
     std = e.data.norm.std
     out = {name: model_entry(t, test, std, name) for name, t in trained.items()}
     if (ds := e.train_deepsensor()) is not None:
         out["deepsensor_convnp"] = model_entry(ds, test, std, "deepsensor_convnp")
     out |= kriging_entries(e, test, with_drift=False)
-    from .figures import era5_maps
+    if split == "test":
+        from .figures import era5_maps
 
-    era5_maps(trained["convcnp"].model, trained["aeconvcnp"].model, e, ctx)
+        era5_maps(trained["convcnp"].model, trained["aeconvcnp"].model, e, ctx)
     return out
 
 
@@ -490,6 +491,8 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[Context], dict[str, dict[str, Any]]]
     "gp1d": ("gp1d", run_gp1d),
     "gp1d_long": ("gp1d_long", lambda ctx: run_gp1d(ctx, ("convcnp", "aeconvcnp"))),
     "era5": ("era5", run_era5),
+    # investigation: the era5 models on full-grid tasks of the validation days (22-24)
+    "era5_valdays": ("era5", lambda ctx: run_era5(ctx, "val")),
     "era5_orog": ("era5", run_era5_orog),
     "ood": ("era5", run_ood),
     "ablation_channels": ("era5", run_ablation_channels),

@@ -25,6 +25,7 @@ TITLES = {
     "ood": "Out of domain: the `era5` models on the US snapshot (UK statistics)",
     "ablation_channels": "Ablation: number of fixed-input channels (AE-ConvCNP, `era5`)",
     "ablation_dropout": "Ablation: fixed-input dropout p (AE-ConvCNP, `era5`)",
+    "era5_valdays": "Investigation: the `era5` models on full-grid hours of the validation days",
     "gp1d_long": "Investigation: the ConvCNP pair on the 1-D GP with 2x the training steps",
 }
 SYMMETRY = {

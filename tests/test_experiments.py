@@ -16,6 +16,7 @@ from pipelines.results import END, REQUIRED, START, render
 EXPECTED_EXTRA = {
     "gp1d": {"gp_ground_truth"},
     "era5": {"kriging_ordinary"},
+    "era5_valdays": {"kriging_ordinary"},
     "era5_orog": {"kriging_ordinary", "kriging_orog_drift"},
     "ood": {"kriging_ordinary"},
 }
@@ -47,7 +48,7 @@ def test_experiment_quick_end_to_end(name: str, workdir: Path, shared_data: Path
     doc = json.loads(results.read_text())
     assert doc[name] == json.loads(json.dumps(entries))
     if name in EXPECTED_EXTRA:
-        with_peer = deepsensor_available() and name in ("era5", "ood")
+        with_peer = deepsensor_available() and name in ("era5", "era5_valdays", "ood")
         peer = {"deepsensor_convnp"} if with_peer else set()
         assert set(entries) == set(FAMILY) | EXPECTED_EXTRA[name] | peer
     for e in entries.values():
