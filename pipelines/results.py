@@ -39,8 +39,16 @@ SYMMETRY = {
     "kriging_ordinary": "T (stationary variogram)",
     "kriging_orog_drift": "orography drift",
     "gp_ground_truth": "exact posterior",
-    "C_t=0": "T",
 }
+
+
+def symmetry(key: str) -> str:
+    """The symmetry of an entry; ablation entries are AE-ConvCNP variants (C_t=0: ConvCNP)."""
+    if key.startswith("C_t=0"):
+        return "T"
+    if key.startswith(("C_t=", "p=")):
+        return "T~"
+    return SYMMETRY.get(key, "–")
 
 
 def load(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -85,8 +93,7 @@ def table(experiment: str, entries: dict[str, dict[str, Any]]) -> str:
     head += ["Δ vs counterpart (paired)", "full − equiv. comp.", "Δequiv", "steps", "train s"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for model, e in sorted(entries.items(), key=lambda kv: -kv[1]["ll"]):
-        base = model.split(" ")[0]
-        cells = [f"`{model}`", SYMMETRY.get(base, "–"), f"{_f(e['ll'])} ± {_f(e['ll_se'])}"]
+        cells = [f"`{model}`", symmetry(model), f"{_f(e['ll'])} ± {_f(e['ll_se'])}"]
         if kelvin:
             cells += [_f(e.get("ll_k")), _f(e.get("rmse_k")), _f(e.get("coverage95"))]
         cells += [
@@ -110,7 +117,7 @@ def section(doc: dict[str, dict[str, dict[str, Any]]], notes: str = "") -> str:
         parts += [
             f"### {TITLES[exp]}",
             "",
-            f"Command: `equigrid experiment {exp}` · test tasks: {n} · device: "
+            f"Command: `equigrid experiment {exp}` · tasks scored: {n} · device: "
             + ", ".join(sorted({e["device"] for e in doc[exp].values()})),
             "",
             table(exp, doc[exp]),
