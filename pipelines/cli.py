@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "pipelines.evaluate",
     "pipelines.gridding",
     "service.cli",
+    "pipelines.experiments",
 ]
 
 
