@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from models.checkpoint import atomic_write
 
 START, END = "<!-- science:start -->", "<!-- science:end -->"
 REQUIRED = ("ll", "ll_se", "rmse_k", "coverage95", "train_steps", "train_seconds", "device")
@@ -55,12 +55,9 @@ def load(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, lambda p: Path(p).write_text(text))
 
 
 def merge(path: Path, experiment: str, entries: dict[str, dict[str, Any]]) -> None:
@@ -71,7 +68,7 @@ def merge(path: Path, experiment: str, entries: dict[str, dict[str, Any]]) -> No
             raise ValueError(f"{experiment}/{model}: entry lacks {missing}")
     doc = load(path)
     doc[experiment] = entries
-    _atomic_write(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    _write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -139,4 +136,4 @@ def render(results: Path, doc_path: Path, notes_path: Path | None = None) -> Non
         text = head + new + rest.split(END, 1)[1]
     else:
         text = old.rstrip("\n") + "\n\n" + new + "\n"
-    _atomic_write(doc_path, text)
+    _write_text(doc_path, text)
