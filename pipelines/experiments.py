@@ -65,9 +65,9 @@ class Budget:
 
 
 BUDGETS = {
-    "gp1d": Budget(steps=1000, batch_size=16, n_val=128, n_test=512),
+    "gp1d": Budget(steps=1000, batch_size=16, n_val=128, n_test=GP_SET_SIZE),
     # investigation: is the ConvCNP pair's ordering a matter of training length?
-    "gp1d_long": Budget(steps=2000, batch_size=16, n_val=128, n_test=512),
+    "gp1d_long": Budget(steps=2000, batch_size=16, n_val=128, n_test=GP_SET_SIZE),
     "era5": Budget(steps=1000, batch_size=8, n_val=32, n_test=64),
 }
 QUICK = Budget(steps=2, batch_size=2, n_val=2, n_test=2)
