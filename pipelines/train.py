@@ -25,7 +25,7 @@ from .runconfig import ConfigError, RunConfig, load_run_config
 from .sampling import SplitField, StoreSampler, load_split, make_tasks, read_layout
 from .store import StoreError, open_store, provenance
 from .tasks import Task
-from .training import FitResult, fit
+from .training import FitResult, fit, is_main_process, shutdown_distributed
 
 # what may change between an interrupted run and its continuation
 _RESUMABLE_CHANGES = ("steps", "threads", "patience")
@@ -152,14 +152,16 @@ def run_training(
             "val_tasks": {"stations": cfg.validation.stations, "per_n": cfg.validation.tasks_per_n},
         },
     }
-    save_bundle(
-        model.cpu(),
-        out,
-        normalisation=dict(norm),
-        point_aux=["elevation"] if orography_aux else [],
-        domain=store_domain(ds),
-        extra=extra,
-    )
+    if is_main_process():  # under DDP every rank holds the same weights; one writes
+        save_bundle(
+            model.cpu(),
+            out,
+            normalisation=dict(norm),
+            point_aux=["elevation"] if orography_aux else [],
+            domain=store_domain(ds),
+            extra=extra,
+        )
+    shutdown_distributed()
     return result
 
 

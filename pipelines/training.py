@@ -251,6 +251,22 @@ def _setup_distributed(device: str) -> tuple[_Dist, str]:
     return _Dist(dist.get_rank(), dist.get_world_size()), device
 
 
+def is_main_process() -> bool:
+    """True outside DDP and on rank 0: the process that writes results."""
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def shutdown_distributed() -> None:
+    """Wait for every rank, then tear the process group down.
+
+    A rank that exits while another still talks to the group can abort ("terminate called
+    without an active exception") and make torchrun report a failed run.
+    """
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _gather_generators(gen: torch.Generator, d: _Dist) -> dict[str, Tensor]:
     """Every rank's sampler-generator state, keyed ``gen.<rank>`` (collective under DDP)."""
     states: list[Any] = [gen.get_state()]

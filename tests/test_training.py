@@ -122,7 +122,7 @@ import json, sys
 from pathlib import Path
 import torch
 from torch import distributed as dist
-from pipelines.training import TrainConfig, fit
+from pipelines.training import TrainConfig, fit, shutdown_distributed
 from tests.test_training import GPSampler, small_model, val_tasks
 
 run = Path(sys.argv[1])
@@ -135,7 +135,7 @@ dist.all_gather(gathered, flat)
 if dist.get_rank() == 0:
     same = all(torch.equal(g, gathered[0]) for g in gathered)
     (run / f"result_{result.steps}.json").write_text(json.dumps({"same": same}))
-dist.destroy_process_group()
+shutdown_distributed()
 """
 
 
