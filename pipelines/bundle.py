@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -44,12 +44,21 @@ class BundleError(ValueError):
     """A model bundle is missing, corrupt or incompatible."""
 
 
+_Arr = TypeVar("_Arr", torch.Tensor, NDArray[np.float64])
+
+
 @dataclass(frozen=True)
 class Stats:
+    """Normalisation statistics: ``(v - mean) / std``; they travel with bundles and results."""
+
     mean: float
     std: float
 
-    def normalise(self, v: torch.Tensor) -> torch.Tensor:
+    @classmethod
+    def fit(cls, values: NDArray[np.floating[Any]]) -> Stats:
+        return cls(float(np.mean(values)), float(np.std(values)))
+
+    def normalise(self, v: _Arr) -> _Arr:
         return (v - self.mean) / self.std
 
 

@@ -3,14 +3,13 @@
 A task is one time step of a ``(time, latitude, longitude)`` field: a random 1-30 % of the
 grid cells are the context ("stations"), the other cells are the targets. Inputs are
 (latitude, longitude) in degrees; values are standardised with statistics of the training
-days (:class:`Standardiser`), which travel with the results so kelvin can be recovered.
+days (:class:`~pipelines.bundle.Stats`), which travel with the results so kelvin can be recovered.
 Optionally the sampler also hands out orography at every point as a point-wise auxiliary.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
+from .bundle import Stats
 from .store import split_by_day
 from .tasks import Task, pad_stack
 
@@ -25,24 +25,6 @@ UK_FILE = "era5_t2m_uk_2019-03_hourly.nc"
 UK_OROG_FILE = "orog_uk_era5grid_0p25.nc"
 CONUS_FILE = "era5_conus_1995-07-14T12.nc"
 UK_DOMAIN = [[50.0, 58.0], [-10.0, 2.0]]
-
-
-@dataclass(frozen=True)
-class Standardiser:
-    """``(v - mean) / std``; saveable as JSON beside results and checkpoints."""
-
-    mean: float
-    std: float
-
-    @classmethod
-    def fit(cls, values: np.ndarray) -> Standardiser:
-        return cls(float(np.mean(values)), float(np.std(values)))
-
-    def __call__(self, v: np.ndarray) -> np.ndarray:
-        return (v - self.mean) / self.std
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self)))
 
 
 @dataclass
@@ -117,7 +99,7 @@ class GriddedData:
     lat: Tensor
     lon: Tensor
     times: np.ndarray
-    norm: Standardiser
+    norm: Stats
     orog: Tensor | None = None
     orog_raw: np.ndarray | None = None
 
@@ -139,27 +121,27 @@ def load_uk(data_dir: Path) -> tuple[GriddedData, dict[str, np.ndarray]]:
     t2m = ds["t2m"].transpose("time", "latitude", "longitude").values.astype(np.float64)
     codes = split_by_day(list(ds["time"].values))
     split = {name: np.flatnonzero(codes == c) for c, name in enumerate(("train", "val", "test"))}
-    norm = Standardiser.fit(t2m[split["train"]])
+    norm = Stats.fit(t2m[split["train"]])
     orog_raw = orog.sel(latitude=ds.latitude, longitude=ds.longitude).values.astype(np.float64)
-    orog_norm = Standardiser.fit(orog_raw)
+    orog_norm = Stats.fit(orog_raw)
     data = GriddedData(
-        values=torch.as_tensor(norm(t2m), dtype=torch.float32),
+        values=torch.as_tensor(norm.normalise(t2m), dtype=torch.float32),
         lat=torch.tensor(ds["latitude"].values, dtype=torch.float32),
         lon=torch.tensor(ds["longitude"].values, dtype=torch.float32),
         times=ds["time"].values,
         norm=norm,
-        orog=torch.as_tensor(orog_norm(orog_raw), dtype=torch.float32),
+        orog=torch.as_tensor(orog_norm.normalise(orog_raw), dtype=torch.float32),
         orog_raw=orog_raw,
     )
     return data, split
 
 
-def load_conus(data_dir: Path, norm: Standardiser) -> GriddedData:
+def load_conus(data_dir: Path, norm: Stats) -> GriddedData:
     """The US snapshot, standardised with the *UK* statistics (no orography on this grid)."""
     ds = xr.open_dataset(data_dir / CONUS_FILE)
     t2m = ds["t2m"].transpose("time", "latitude", "longitude").values.astype(np.float64)
     return GriddedData(
-        values=torch.as_tensor(norm(t2m), dtype=torch.float32),
+        values=torch.as_tensor(norm.normalise(t2m), dtype=torch.float32),
         lat=torch.tensor(ds["latitude"].values, dtype=torch.float32),
         lon=torch.tensor(ds["longitude"].values, dtype=torch.float32),
         times=ds["time"].values,
