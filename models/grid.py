@@ -49,7 +49,14 @@ def lattice_window(
     multiple: int = 1,
     masks: Sequence[Tensor | None] | None = None,
 ) -> GridWindow:
-    """The smallest lattice window covering ``inputs`` plus ``margin`` cells on each side.
+    """The smallest lattice window covering ``inputs`` plus ``margin`` cells on each side,
+    with its start anchored to a multiple of ``multiple``.
+
+    Anchoring matters for a UNet with stride-2 levels: its coarse cells group fine cells in
+    pairs (quads, ...), and which cells pair up depends on the window's start modulo the
+    total stride. Anchored starts give every window the same grouping (that of the global
+    lattice), so adding a target beside the others -- which moves ``floor(min) - margin`` --
+    cannot change the prediction anywhere else.
 
     Args:
         inputs: tensors ``[batch, n, dim_x]``; one window serves the whole batch.
@@ -75,7 +82,7 @@ def lattice_window(
     high = torch.stack(highs).max(dim=0).values.double() * points_per_unit
     start, shape = [], []
     for lo, hi in zip(low.tolist(), high.tolist(), strict=True):
-        first = math.floor(lo) - margin
+        first = (math.floor(lo) - margin) // multiple * multiple
         last = math.ceil(hi) + margin
         n = last - first + 1
         n = -(-n // multiple) * multiple
