@@ -136,6 +136,7 @@ class _Task:
     notes: list[str] = field(default_factory=list)
     window_start: tuple[int, ...] | None = None
     window_shape: tuple[int, ...] | None = None
+    ref: float = 0.0  # anomaly models: the stations' mean (K), added back in float64
 
 
 @dataclass
@@ -149,6 +150,17 @@ class Bundle:
     point_aux: list[str]
     domain: list[list[float]] | None
     device: torch.device
+
+    @property
+    def anomalies(self) -> bool:
+        """The model takes values in K and elevations in m and works on task anomalies."""
+        return bool(getattr(self.model, "anomalies", False))
+
+    @property
+    def variance_scale(self) -> float:
+        """Validation-fitted factor on the predictive variance (1 if the bundle has none)."""
+        cal = self.metadata.get("calibration") or {}
+        return float(cal.get("variance_scale", 1.0))
 
     @property
     def version(self) -> str:
@@ -248,6 +260,8 @@ class Bundle:
         return [p for p in out if p is not None]
 
     def _prepare(self, q: Query) -> _Task:
+        if self.anomalies:
+            return self._prepare_anomalies(q)
         c = _Coordinates.of(q)
         s_lat, s_lon, t_lat, t_lon = c.s_lat, c.s_lon, c.t_lat, c.t_lon
         dev, f32 = self.device, torch.float32
@@ -270,6 +284,27 @@ class Bundle:
             task.aux_c = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[:, None]
             task.aux_t = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[:, None]
             task.elevation_source = source
+        window = self._window(xc, xt)
+        if window is not None:
+            task.window_start, task.window_shape = window
+        return task
+
+    def _prepare_anomalies(self, q: Query) -> _Task:
+        """Values in K relative to the stations' mean (taken in float64, added back after the
+        model), elevations in m; the elevation policy of :func:`elevation_policy`."""
+        c = _Coordinates.of(q)
+        dev, f32 = self.device, torch.float32
+        xc, xt = self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon)
+        ref = float(np.mean(c.s_val))
+        yc = torch.tensor(c.s_val - ref, dtype=f32, device=dev)[:, None]
+        task = _Task(xc, yc, xt, c.shape, q.equivariant_only, ref=ref)
+        task.in_domain = self.in_domain(c.t_lat, c.t_lon)
+        if self.point_aux:
+            ec, et, task.elevation_source, task.notes = elevation_policy(
+                q.station_elevation, q.target_elevation, len(c.s_lat), len(c.t_lat)
+            )
+            task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
+            task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
         window = self._window(xc, xt)
         if window is not None:
             task.window_start, task.window_shape = window
@@ -311,9 +346,11 @@ class Bundle:
         y = self.normalisation["t2m"]
         means = dist.mean[..., 0].double().cpu().numpy() * y.std + y.mean
         variances = dist.variance[..., 0].double().cpu().numpy() * y.std**2
+        variances = variances * self.variance_scale
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
             n = len(t.xt)
+            mean = mean + t.ref
             in_dom = np.zeros_like(t.in_domain) if t.equivariant_only else t.in_domain
             preds.append(
                 Prediction(
@@ -351,6 +388,48 @@ class Bundle:
         if not missing.all():
             src = "given, " + src
         return elev, src
+
+
+def elevation_policy(
+    station_elevation: ArrayLike | None,
+    target_elevation: ArrayLike | None,
+    n_stations: int,
+    n_targets: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, list[str]]:
+    """Elevations (m) for an anomaly model, the elevation source and notes.
+
+    - Every station has an elevation: they are used; a target without one (NaN) is passed as
+      NaN, and the model predicts it at the stations' mean elevation with the spread of the
+      station elevations (times the fitted lapse rate) added to its variance.
+    - Some or all stations lack one: no elevation is used for the request (every point is
+      seen at one height); nothing is filled in next to given values.
+    """
+
+    def arr(a: ArrayLike | None, n: int) -> NDArray[np.float64]:
+        e = np.full(n, np.nan) if a is None else np.asarray(a, np.float64).ravel()
+        if e.shape != (n,):
+            raise ValueError("elevation must have one value per point")
+        return e
+
+    ec, et = arr(station_elevation, n_stations), arr(target_elevation, n_targets)
+    missing_c = int((~np.isfinite(ec)).sum())
+    if missing_c:
+        note = (
+            "no station has an elevation: elevation was not used"
+            if missing_c == n_stations
+            else f"{missing_c} of {n_stations} stations have no elevation: elevation was not "
+            "used for this request (give it for every station or for none)"
+        )
+        return np.zeros(n_stations), np.zeros(n_targets), "none", [note]
+    missing_t = int((~np.isfinite(et)).sum())
+    if not missing_t:
+        return ec, et, "given", []
+    note = (
+        f"{missing_t} of {n_targets} targets have no elevation: predicted at the stations' "
+        f"mean elevation ({float(np.mean(ec)):.0f} m), with the spread of the station "
+        "elevations times the fitted lapse rate added to the variance"
+    )
+    return ec, np.where(np.isfinite(et), et, np.nan), "given, stations' mean elevation", [note]
 
 
 def save_bundle(
