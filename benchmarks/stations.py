@@ -247,6 +247,53 @@ def markdown(doc: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+UK_LABELS = {
+    "model": "**model**",
+    "model_strict": "equivariant component (`strict=True`)",
+    "kriging_ed": "kriging, drift = orography + land fraction (fixed nugget)",
+}
+
+
+def uk_table(doc: dict[str, object]) -> str:
+    """The ERA5 UK test-week table from an ``equigrid evaluate --out`` JSON."""
+    res = doc["results"]
+    assert isinstance(res, dict)
+    lines = [
+        "| N | method | NLL per target (K) | RMSE (K) | MAE (K) | 95 % coverage |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for n, per in res.items():
+        for m, label in UK_LABELS.items():
+            if m in per:
+                s = per[m]
+                lines.append(f"| {n} | {label} | {s['nll']:.3f} | {s['rmse']:.3f} | "
+                             f"{s['mae']:.3f} | {s['coverage95']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_docs(results: Path, docs: Path) -> None:
+    """Write the tables of ``results`` into ``docs`` between ``<!-- NAME:start -->`` and
+    ``<!-- NAME:end -->`` markers (``stations-suedtirol``, ``stations-sao_west``, ``uk-test``),
+    so that no number in those blocks is typed by hand."""
+    text = docs.read_text()
+    blocks = {}
+    for net in ("suedtirol", "sao_west"):
+        f = results / f"stations_{net}.json"
+        if f.is_file():
+            doc = json.loads(f.read_text())
+            blocks[f"stations-{net}"] = f"Command: `{doc['command']}`\n\n{markdown(doc)}"
+    f = results / "default_model_test.json"
+    if f.is_file():
+        blocks["uk-test"] = uk_table(json.loads(f.read_text()))
+    for name, body in blocks.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            _, tail = rest.split(end, 1)
+            text = f"{head}{start}\n{body}{end}{tail}"
+    docs.write_text(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--network", choices=["suedtirol", "sao_west", "all"], default="all")
@@ -257,7 +304,12 @@ def main() -> None:
     ap.add_argument("--methods", default="model,model_equivariant,gp_matern,gp_rbf,kriging_ed")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument("--render-docs", action="store_true",
+                    help="only write the stored tables into docs/results.md")
     a = ap.parse_args()
+    if a.render_docs:
+        render_docs(a.out, ROOT / "docs" / "results.md")
+        return
     networks = ["suedtirol", "sao_west"] if a.network == "all" else [a.network]
     command = "python benchmarks/stations.py " + shlex.join(sys.argv[1:])
     for net in networks:
