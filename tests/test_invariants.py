@@ -133,11 +133,14 @@ def test_elevation_response_follows_the_stations_shipped(shipped: Bundle, rate: 
 # ------------------------------------------------------------------------ extent of a request
 
 
-def test_window_start_is_anchored_to_the_unet_stride() -> None:
-    x = torch.tensor([[[50.13, -3.2], [51.0, -2.0]]])
-    for dx in np.linspace(0, 1, 9):
-        w = lattice_window([x - float(dx)], 4.0, margin=17, multiple=4)
-        assert all(s % 4 == 0 for s in w.start) and all(n % 4 == 0 for n in w.shape)
+def test_window_phase_is_set_by_the_context_alone() -> None:
+    xc = torch.tensor([[[50.13, -3.2], [51.0, -2.0]]])
+    ref = lattice_window([xc], 4.0, margin=17, multiple=4)
+    for d in np.linspace(0.0, 2.0, 9):
+        xt = torch.tensor([[[50.13 - float(d), -3.2 - float(d)]]])
+        w = lattice_window([xc, xt], 4.0, margin=17, multiple=4)
+        assert all((s - r) % 4 == 0 for s, r in zip(w.start, ref.start, strict=True))
+        assert all(n % 4 == 0 for n in w.shape)
 
 
 def _extent_check(predict) -> None:
