@@ -1,4 +1,4 @@
-"""The internal grid: a window of one global lattice.
+"""The model's lattice window: the part of one global lattice a call computes on.
 
 The lattice has origin 0 and spacing ``1 / points_per_unit`` in every input dimension. Each
 call picks the window of lattice cells that covers the context and target inputs plus a
@@ -18,7 +18,7 @@ from torch import Tensor
 
 
 @dataclass(frozen=True)
-class GridWindow:
+class LatticeWindow:
     """A rectangular window ``start[d] .. start[d] + shape[d] - 1`` of lattice indices."""
 
     start: tuple[int, ...]
@@ -48,7 +48,7 @@ def lattice_window(
     margin: int,
     multiple: int = 1,
     masks: Sequence[Tensor | None] | None = None,
-) -> GridWindow:
+) -> LatticeWindow:
     """The smallest lattice window covering ``inputs`` plus ``margin`` cells on each side.
 
     Args:
@@ -81,4 +81,4 @@ def lattice_window(
         n = -(-n // multiple) * multiple
         start.append(first)
         shape.append(n)
-    return GridWindow(tuple(start), tuple(shape), float(points_per_unit))
+    return LatticeWindow(tuple(start), tuple(shape), float(points_per_unit))
