@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.errors import IngestError, first_line
+from inference.errors import DataError, one_line
 
 DATASET = "reanalysis-era5-single-levels"
 ALL_HOURS = tuple(range(24))
@@ -85,11 +85,9 @@ def download(
             try:
                 client.retrieve(DATASET, req.request, str(part))
             except Exception as e:  # the client's errors (HTTP, CDS queue) are not ours to type
-                raise IngestError(
-                    f"CDS request for {req.filename} failed: {first_line(e)}"
-                ) from None
+                raise DataError(f"CDS request for {req.filename} failed: {one_line(e)}") from None
             if not part.is_file():
-                raise IngestError(f"CDS client wrote no file for {req.filename}")
+                raise DataError(f"CDS client wrote no file for {req.filename}")
             os.replace(part, target)
         paths.append(target)
     return paths
@@ -100,24 +98,24 @@ def make_client() -> CdsClient:
     try:
         cdsapi = importlib.import_module("cdsapi")
     except ImportError:
-        raise IngestError("--download needs cdsapi: pip install 'equigrid[download]'") from None
+        raise DataError("--download needs cdsapi: pip install 'equigrid[download]'") from None
     try:
         client: CdsClient = cdsapi.Client()
     except Exception as e:  # cdsapi raises bare Exception for a missing/bad configuration
-        raise IngestError(
-            f"cannot set up the CDS client (see ~/.cdsapirc): {first_line(e)}"
-        ) from None
+        raise DataError(f"cannot set up the CDS client (see ~/.cdsapirc): {one_line(e)}") from None
     return client
 
 
-def parse_area(text: str) -> Area:
-    """``"58,-10,50,2"`` (north, west, south, east) -> a checked area."""
-    try:
-        north, west, south, east = (float(v) for v in text.split(","))
-    except ValueError:
-        raise IngestError(f"--area {text!r}: give north,west,south,east in degrees") from None
+def check_area(values: Sequence[float]) -> Area:
+    """(north, west, south, east) in degrees, checked."""
+    if len(values) != 4:
+        raise DataError("--area: give north,west,south,east in degrees")
+    north, west, south, east = (float(v) for v in values)
     if not (-90 <= south < north <= 90 and -180 <= west < east <= 360):
-        raise IngestError(f"--area {text!r}: need south < north within ±90 and west < east")
+        raise DataError(
+            f"--area {north:g},{west:g},{south:g},{east:g}: "
+            "need south < north within ±90 and west < east"
+        )
     return north, west, south, east
 
 
@@ -126,7 +124,7 @@ def parse_months(text: str) -> list[Month]:
     first, _, last = text.partition(":")
     start, end = _month(first, text), _month(last or first, text)
     if end < start:
-        raise IngestError(f"--download {text!r}: the end month is before the start")
+        raise DataError(f"--download {text!r}: the end month is before the start")
     index = range(start[0] * 12 + start[1] - 1, end[0] * 12 + end[1])
     return [(i // 12, i % 12 + 1) for i in index]
 
@@ -136,23 +134,17 @@ def _month(part: str, text: str) -> Month:
     try:
         ym = int(year), int(month)
     except ValueError:
-        raise IngestError(
+        raise DataError(
             f"--download {text!r}: months look like 2019-03 or 2019-01:2019-06"
         ) from None
     if not 1 <= ym[1] <= 12 or ym[0] < 1940:
-        raise IngestError(f"--download {text!r}: {part!r} is not an ERA5 month (1940 onwards)")
+        raise DataError(f"--download {text!r}: {part!r} is not an ERA5 month (1940 onwards)")
     return ym
 
 
-def parse_hours(text: str) -> tuple[int, ...]:
-    """``"0,6,12,18"`` or ``"0-23"`` -> sorted UTC hours."""
-    hours: set[int] = set()
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        try:
-            hours.update(range(int(lo), int(hi or lo) + 1))
-        except ValueError:
-            raise IngestError(f"--hours {text!r}: give hours like 0,6,12,18 or 0-23") from None
+def check_hours(ranges: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """Hour ranges like ``[(0, 0), (6, 6), (12, 18)]`` -> sorted UTC hours, each in 0..23."""
+    hours = {h for lo, hi in ranges for h in range(lo, hi + 1)}
     if not hours or min(hours) < 0 or max(hours) > 23:
-        raise IngestError(f"--hours {text!r}: hours are 0..23")
+        raise DataError("--hours: hours are 0..23")
     return tuple(sorted(hours))

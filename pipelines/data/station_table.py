@@ -1,23 +1,22 @@
-"""Station observation tables: column recognition, units, and per-time grouping.
+"""Station observation tables: CSV -> validated :class:`inference.stations.Stations` per time.
 
 A station table is CSV with one row per (time, station) observation. Columns are recognised
 by name (``lat``/``latitude``, ``value``/``air_temperature_degC``/..., ``elevation_m``, ...),
-units from ``--units`` or the value column's name (``..._degC``, ``..._K``).
-
-Rule for repeated positions within one time step: rows at the same (lat, lon) are merged
-into one station whose value is their mean; how many were merged is reported.
+units from ``--units`` or the value column's name (``..._degC``, ``..._K``). Each time
+step's rows go through the one station validator (:func:`inference.stations.validate_stations`:
+ranges, plausibility, the duplicate-position rule), which names offending rows by line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .cf import to_kelvin
+from inference.errors import StationError, one_line
+from inference.stations import Stations, validate_stations
+from inference.units import TemperatureUnit, to_kelvin
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("time", "time_utc", "hour_utc", "valid_time", "datetime", "obs_time_utc", "date"),
@@ -36,23 +35,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "elevation": ("elevation_m", "elevation", "elev", "altitude", "altitude_m", "height_m"),
 }
-PLAUSIBLE_K = (183.15, 333.15)  # -90 .. +60 degC
-
-
-class StationError(ValueError):
-    """A station table cannot be used."""
-
-
-@dataclass(frozen=True)
-class StationSet:
-    """Stations of one time step; values in K, elevation in m (NaN where unknown)."""
-
-    time: pd.Timestamp | None
-    lat: np.ndarray
-    lon: np.ndarray
-    value_k: np.ndarray
-    elevation: np.ndarray
-    merged: int = 0
 
 
 def _find(columns: list[str], key: str) -> str | None:
@@ -63,24 +45,26 @@ def _find(columns: list[str], key: str) -> str | None:
     return None
 
 
-def infer_units(column: str) -> str | None:
+def infer_units(column: str) -> TemperatureUnit | None:
     c = column.lower()
     if c.endswith(("degc", "_c", "celsius")):
-        return "degC"
+        return TemperatureUnit.degC
     if c.endswith(("_k", "kelvin")):
-        return "K"
+        return TemperatureUnit.K
     return None
 
 
-def read_stations(path: str | Path, units: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Read a station CSV into columns ``time?, lat, lon, value_k, elevation``."""
+def read_stations(
+    path: str | Path, units: TemperatureUnit | None = None
+) -> tuple[pd.DataFrame, TemperatureUnit]:
+    """Read a station CSV into columns ``time?, lat, lon, value_k, elevation, line``."""
     p = Path(path)
     if not p.is_file():
         raise StationError(f"station file not found: {p}")
     try:
         raw = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise StationError(f"cannot read {p} as CSV: {str(e).splitlines()[0]}") from None
+        raise StationError(f"cannot read {p} as CSV: {one_line(e)}") from None
     cols = [str(c) for c in raw.columns]
     found = {k: _find(cols, k) for k in ALIASES}
     for key in ("lat", "lon", "value"):
@@ -102,44 +86,43 @@ def read_stations(path: str | Path, units: str | None = None) -> tuple[pd.DataFr
     df["elevation"] = (
         pd.to_numeric(raw[found["elevation"]], errors="coerce") if found["elevation"] else np.nan
     )
+    df["line"] = np.arange(len(df)) + 2  # line 1 is the header
     if found["time"]:
         t = pd.to_datetime(raw[found["time"]], errors="coerce", utc=True)
         if t.isna().any():
             bad = int(t.isna().sum())
             raise StationError(f"{p}: {bad} rows have an unreadable {found['time']!r}")
         df["time"] = t.dt.tz_convert(None)
-    bad = ~(np.isfinite(df[["lat", "lon", "value_k"]]).all(axis=1))
-    if bad.any():
-        raise StationError(f"{p}: {int(bad.sum())} rows lack a finite lat, lon or value")
-    if ((df["lat"] < -90) | (df["lat"] > 90)).any():
-        raise StationError(f"{p}: latitudes must lie in [-90, 90]")
-    lo, hi = PLAUSIBLE_K
-    out = (df["value_k"] < lo) | (df["value_k"] > hi)
-    if out.any():
-        raise StationError(
-            f"{p}: {int(out.sum())} temperatures outside -90..60 degC (check --units {unit})"
-        )
     if df.empty:
         raise StationError(f"{p}: no observations")
+    df.attrs["source"], df.attrs["units"] = str(p), unit
     return df, unit
 
 
-def by_time(df: pd.DataFrame) -> Iterator[StationSet]:
-    """Station sets per time step (one set when there is no time column), positions merged."""
+def by_time(df: pd.DataFrame) -> list[Stations]:
+    """Validated stations per time step (one set when there is no time column).
+
+    Every step is checked before any is returned, so a bad row fails before work starts.
+    """
+    source = str(df.attrs.get("source", "stations"))
+    unit = df.attrs.get("units", TemperatureUnit.K)
     groups = df.groupby("time", sort=True) if "time" in df else [(None, df)]
+    out = []
     for t, g in groups:
-        merged = (
-            g.groupby(["lat", "lon"], sort=False)
-            .agg(
-                value_k=("value_k", "mean"), elevation=("elevation", "mean"), n=("value_k", "size")
+        lines = g["line"].to_numpy() if "line" in g else np.arange(len(g)) + 2
+
+        def label(i: int, lines: np.ndarray = lines) -> str:
+            return f"{source} line {lines[i]}"
+
+        out.append(
+            validate_stations(
+                g["lat"].to_numpy(float),
+                g["lon"].to_numpy(float),
+                g["value_k"].to_numpy(float),
+                g["elevation"].to_numpy(float),
+                units=unit,
+                time=None if t is None else pd.Timestamp(t),
+                label=label,
             )
-            .reset_index()
         )
-        yield StationSet(
-            time=None if t is None else pd.Timestamp(t),
-            lat=merged["lat"].to_numpy(float),
-            lon=merged["lon"].to_numpy(float),
-            value_k=merged["value_k"].to_numpy(float),
-            elevation=merged["elevation"].to_numpy(float),
-            merged=int(len(g) - len(merged)),
-        )
+    return out

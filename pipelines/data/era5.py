@@ -1,6 +1,6 @@
 """Read ERA5 2 m temperature as users have it, into one tidy ``t2m(time, latitude, longitude)``.
 
-Handled schemas (all names through :mod:`pipelines.lexicon`):
+Handled schemas (all names through :mod:`pipelines.data.lexicon`):
 
 - old CDS netCDF: netCDF3, int16 packed (``scale_factor``/``add_offset``, decoded by xarray),
   latitude descending, longitude 0..360, sometimes an ``expver`` dimension (1 = ERA5,
@@ -11,7 +11,8 @@ Handled schemas (all names through :mod:`pipelines.lexicon`):
 - tidy netCDF (``../shared/data``): ``t2m(time, latitude, longitude)``, ascending latitude.
 
 The result is float32 in K, latitude ascending, longitude ascending in [-180, 180), time
-ascending, with no other coordinates, or an :class:`IngestError` naming file and problem.
+ascending, with no other coordinates, or a :class:`~inference.errors.DataError` naming file
+and problem.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ import dask
 import numpy as np
 import xarray as xr
 
-from pipelines.errors import IngestError, first_line
-from pipelines.grid import SPATIAL, same_points, standardise
-from pipelines.lexicon import canonical_units, find_variable, names_tried, rename_coords
+from inference.coords import SPATIAL, only_dims, rename_coords, same_points, standardise
+from inference.errors import DataError, one_line
+from inference.units import PLAUSIBLE_K, TemperatureUnit, canonical_units
+from inference.units import to_kelvin as convert_to_kelvin
+
+from .lexicon import find_variable, names_tried
 
 GRIB_SUFFIXES = {".grib", ".grb", ".grib1", ".grib2", ".grb2"}
-CELSIUS_OFFSET = 273.15
-# plausible 2 m temperatures (K); outside this the units attribute is probably wrong
-PLAUSIBLE_K = (150.0, 350.0)
 # duplicate times across files are kept once if they agree to this (K); int16-packed CDS
 # files resolve about 1e-3 K, so two packings of the same field differ by less than this
 DUPLICATE_TOLERANCE_K = 0.01
@@ -48,17 +49,17 @@ def is_grib(path: Path) -> bool:
 
 
 def open_source(path: Path, grib_filter: dict[str, Any] | None = None) -> xr.Dataset:
-    """Open a netCDF (3 or 4) or GRIB file lazily; unreadable input raises IngestError."""
+    """Open a netCDF (3 or 4) or GRIB file lazily; unreadable input raises DataError."""
     if not path.exists():
-        raise IngestError(f"{path}: file not found")
+        raise DataError(f"{path}: file not found")
     if not path.is_file():
-        raise IngestError(f"{path}: not a regular file")
+        raise DataError(f"{path}: not a regular file")
     kwargs: dict[str, Any] = {"chunks": {}}
     if is_grib(path):
         try:
             importlib.import_module("cfgrib")
         except ImportError:
-            raise IngestError(
+            raise DataError(
                 f"{path}: reading GRIB needs cfgrib: pip install 'equigrid[grib]'"
             ) from None
         # indexpath "": never write .idx files beside the user's data
@@ -68,7 +69,7 @@ def open_source(path: Path, grib_filter: dict[str, Any] | None = None) -> xr.Dat
     try:
         return xr.open_dataset(path, **kwargs)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
-        raise IngestError(f"{path}: cannot read ({first_line(e)})") from None
+        raise DataError(f"{path}: cannot read ({one_line(e)})") from None
 
 
 def combine_expver(da: xr.DataArray) -> xr.DataArray:
@@ -85,46 +86,31 @@ def combine_expver(da: xr.DataArray) -> xr.DataArray:
     return out
 
 
-def only_dims(da: xr.DataArray, dims: Sequence[str], source: str) -> xr.DataArray:
-    """Drop length-1 extra dimensions and all non-dimension coordinates; others are errors."""
-    for d in da.dims:
-        if d not in dims:
-            if da.sizes[d] != 1:
-                raise IngestError(f"{source}: unexpected dimension {d} of size {da.sizes[d]}")
-            da = da.isel({d: 0})
-    missing = [d for d in dims if d not in da.dims]
-    if missing:
-        raise IngestError(f"{source}: no {'/'.join(missing)} dimension")
-    da = da.drop_vars([c for c in da.coords if c not in da.dims])
-    return da.transpose(*dims)
-
-
 def to_kelvin(da: xr.DataArray, source: str) -> xr.DataArray:
     """Temperature in K from K or degC; any other (or no) units attribute is an error."""
     units = da.attrs.get("units")
     ours = canonical_units(units)
-    if ours == "degC":
-        return da + CELSIUS_OFFSET
-    if ours != "K":
-        raise IngestError(f"{source}: unknown units {units!r} for 2 m temperature (K or degC)")
-    return da
+    if ours not in (TemperatureUnit.K.value, TemperatureUnit.degC.value):
+        raise DataError(f"{source}: unknown units {units!r} for 2 m temperature (K or degC)")
+    return convert_to_kelvin(da, str(ours))
 
 
 def check_values(da: xr.DataArray, source: str, units: object) -> None:
-    """Reject missing values and implausible temperatures (one pass over the data)."""
+    """Reject missing values and implausible temperatures (one pass over the data);
+    outside :data:`inference.units.PLAUSIBLE_K` the units attribute is probably wrong."""
     missing, lo, hi = dask.compute(da.isnull().sum(("latitude", "longitude")), da.min(), da.max())
     n_missing = int(missing.sum())
     if n_missing == da.size:
-        raise IngestError(f"{source}: 2 m temperature is all missing (NaN)")
+        raise DataError(f"{source}: 2 m temperature is all missing (NaN)")
     if n_missing:
         bad = missing.time.values[missing.values > 0]
-        raise IngestError(
+        raise DataError(
             f"{source}: 2 m temperature has {n_missing} missing values at {bad.size} "
             f"time steps (first {np.datetime_as_string(bad[0], unit='m')})"
         )
     lo, hi = float(lo), float(hi)
     if lo < PLAUSIBLE_K[0] or hi > PLAUSIBLE_K[1]:
-        raise IngestError(
+        raise DataError(
             f"{source}: 2 m temperature {lo:.1f}..{hi:.1f} K is implausible; "
             f"check the units attribute (it says {units!r})"
         )
@@ -136,7 +122,7 @@ def read_t2m(path: str | Path) -> xr.DataArray:
     try:
         return t2m_from(ds, str(path))
     except (OSError, RuntimeError) as e:  # data read lazily: a corrupt chunk shows up here
-        raise IngestError(f"{path}: cannot read ({first_line(e)})") from None
+        raise DataError(f"{path}: cannot read ({one_line(e)})") from None
 
 
 def t2m_from(ds: xr.Dataset, source: str) -> xr.DataArray:
@@ -144,7 +130,7 @@ def t2m_from(ds: xr.Dataset, source: str) -> xr.DataArray:
     name = find_variable(ds, "t2m")
     if name is None:
         found = ", ".join(map(str, ds.data_vars)) or "none"
-        raise IngestError(
+        raise DataError(
             f"{source}: no 2 m temperature variable ({names_tried('t2m')}; found {found})"
         )
     ds = rename_coords(ds[[name]])
@@ -178,7 +164,7 @@ def combine_times(fields: Sequence[xr.DataArray], sources: Sequence[str]) -> xr.
     first = fields[0]
     for da, src in zip(fields[1:], sources[1:], strict=True):
         if not all(same_points(da[c].values, first[c].values) for c in SPATIAL):
-            raise IngestError(f"{src}: grid differs from that of {sources[0]}")
+            raise DataError(f"{src}: grid differs from that of {sources[0]}")
     aligned = [
         da.assign_coords(latitude=first.latitude, longitude=first.longitude) for da in fields
     ]
@@ -195,7 +181,7 @@ def combine_times(fields: Sequence[xr.DataArray], sources: Sequence[str]) -> xr.
             i = int(diff.values.argmax())
             t = np.datetime_as_string(extra["time"].values[i], unit="m")
             a, b = sources[int(ref["origin"].values[i])], sources[int(extra["origin"].values[i])]
-            raise IngestError(
+            raise DataError(
                 f"duplicate time {t} with different values in {a} and {b} "
                 f"(max difference {float(diff.max()):.3g} K)"
             )

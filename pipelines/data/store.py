@@ -21,8 +21,6 @@ Schema (``equigrid_store_version = 1``):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,14 +28,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from inference.errors import StoreError, one_line
+from inference.files import atomic_path
+
 STORE_VERSION = 1
 SPLITS = {"train": 0, "val": 1, "test": 2}
 # the standard split of a month: days 1-21 train, 22-24 validation, 25-31 test
 DEFAULT_SPLIT_DAYS: tuple[tuple[int, int], ...] = ((1, 21), (22, 24), (25, 31))
-
-
-class StoreError(ValueError):
-    """A store is missing, malformed or incomplete."""
 
 
 def split_by_day(
@@ -54,25 +51,10 @@ def split_by_day(
 def write_store(ds: xr.Dataset, path: str | Path) -> Path:
     """Validate ``ds`` against the schema and write it atomically to ``path``."""
     validate(ds)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     enc = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars}
-    try:
+    with atomic_path(path) as tmp:  # 0644: a store is meant to be shared
         ds.to_netcdf(tmp, engine="netcdf4", encoding=enc)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a store is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return Path(path)
 
 
 def validate(ds: xr.Dataset) -> None:
@@ -103,7 +85,7 @@ def open_store(path: str | Path) -> xr.Dataset:
     try:
         ds = xr.open_dataset(p, engine="netcdf4")
     except (OSError, ValueError) as e:
-        raise StoreError(f"cannot read store {p}: {str(e).splitlines()[0]}") from None
+        raise StoreError(f"cannot read store {p}: {one_line(e)}") from None
     validate(ds)
     return ds
 
