@@ -1,17 +1,22 @@
 """Tasks: a small typed batch of context/target sets, and the sampler seam.
 
 A :class:`Task` is what every model consumes: padded context and target sets with masks,
-plus optional point-wise auxiliaries. Samplers (ERA5 stores, GP draws, station layouts)
+plus optional point-wise auxiliaries. Samplers (stores, GP draws, station layouts)
 implement :class:`TaskSampler`; training and evaluation only see that protocol.
+:func:`assemble` pads rows of different sizes by the one padding rule
+(:func:`inference.padding.pad_repeat`: repeat a real point, mask it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import torch
 from torch import Tensor
+
+from inference.padding import pad_repeat
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,24 @@ class Task:
             kw["aux_t"] = self.aux_t
         return kw
 
+    def unbatch(self) -> list[Task]:
+        """Single-task batches with the padding removed."""
+        out = []
+        for i in range(self.batch_size):
+            mc = self.mask_c[i].bool() if self.mask_c is not None else slice(None)
+            mt = self.mask_t[i].bool() if self.mask_t is not None else slice(None)
+            out.append(
+                Task(
+                    self.xc[i, mc][None],
+                    self.yc[i, mc][None],
+                    self.xt[i, mt][None],
+                    self.yt[i, mt][None],
+                    aux_c=None if self.aux_c is None else self.aux_c[i, mc][None],
+                    aux_t=None if self.aux_t is None else self.aux_t[i, mt][None],
+                )
+            )
+        return out
+
 
 class TaskSampler(Protocol):
     """Draws batches of tasks; all randomness comes from the generator passed in."""
@@ -62,12 +85,12 @@ class TaskSampler(Protocol):
     def sample(self, batch_size: int, generator: torch.Generator) -> Task: ...
 
 
-def pad_stack(rows: list[Tensor], length: int | None = None) -> tuple[Tensor, Tensor]:
-    """Stack ``[n_i, c]`` tensors into ``[batch, max_n, c]`` with a ``[batch, max_n]`` mask."""
-    n = max(r.shape[0] for r in rows) if length is None else length
-    out = rows[0].new_zeros(len(rows), n, rows[0].shape[-1])
-    mask = rows[0].new_zeros(len(rows), n)
-    for i, r in enumerate(rows):
-        out[i, : r.shape[0]] = r
-        mask[i, : r.shape[0]] = 1
-    return out, mask
+Row = Sequence[Tensor]  # (xc, yc, xt, yt[, aux_c, aux_t]) of one task, unbatched
+
+
+def assemble(rows: Sequence[Row]) -> Task:
+    """Pad rows of ``(xc, yc, xt, yt[, aux_c, aux_t])`` into one :class:`Task` with masks."""
+    cols = [pad_repeat([r[k] for r in rows]) for k in range(len(rows[0]))]
+    (xc, mask_c), (yc, _), (xt, mask_t), (yt, _) = cols[:4]
+    aux_c, aux_t = (cols[4][0], cols[5][0]) if len(cols) == 6 else (None, None)
+    return Task(xc, yc, xt, yt, mask_c, mask_t, aux_c, aux_t)
