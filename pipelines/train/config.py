@@ -4,7 +4,7 @@ Sections (all optional; unknown keys are errors)::
 
     model = "aeconvcnp"
     [architecture]      # keyword arguments for models.build_model
-    [train]             # pipelines.training.TrainConfig
+    [train]             # TrainConfig: optimisation
     [sampler]           # station sampling for training tasks
     [validation]        # the fixed validation tasks
 
@@ -17,15 +17,36 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .training import TrainConfig
+from inference.errors import ConfigError
 
 
-class ConfigError(ValueError):
-    """A configuration file or override is not understood (one-line message)."""
+class TrainConfig(BaseModel):
+    """Optimisation settings; unknown keys are errors, values are type-checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    steps: int = Field(default=2000, ge=1, description="total optimiser steps")
+    batch_size: int = Field(default=8, ge=1, description="tasks per step (per rank)")
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    grad_clip: float = Field(
+        default=1.0, ge=0, description="max gradient norm; 0 disables clipping"
+    )
+    schedule: Literal["constant", "cosine"] = "cosine"
+    warmup: int = Field(default=0, ge=0, description="linear warm-up steps")
+    val_every: int = Field(default=100, ge=1)
+    patience: int = Field(
+        default=0, ge=0, description="validations without improvement; 0 = never stop"
+    )
+    seed: int = 0
+    amp: bool = Field(default=False, description="bfloat16 autocast (CUDA only)")
+    log_every: int = Field(default=10, ge=1)
+    checkpoint_every: int = Field(default=100, ge=1)
+    threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
 
 
 class SamplerConfig(BaseModel):

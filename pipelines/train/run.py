@@ -1,4 +1,4 @@
-"""``equigrid train``: train a model on a store and write a model bundle.
+"""Training a model on a store into a model bundle (the command is :mod:`cli.train`).
 
 The run's resumable state lives in ``--run-dir`` (default: ``<out>.run`` beside the bundle),
 so rerunning the same command after an interruption continues where it stopped. The bundle
@@ -14,18 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import typer
 import xarray as xr
 from torch import nn
 
 import models
+from inference.bundle import save_bundle
+from inference.errors import ConfigError, StoreError, one_line
+from inference.files import write_text
+from inference.normalisation import Stats
 
-from .bundle import Stats, save_bundle
-from .runconfig import ConfigError, RunConfig, load_run_config
-from .sampling import SplitField, StoreSampler, load_split, make_tasks, read_layout
-from .store import StoreError, open_store, provenance
-from .tasks import Task
-from .training import FitResult, fit, is_main_process, shutdown_distributed
+from ..data.store import open_store, provenance
+from ..tasks.field import Field, load_split
+from ..tasks.fixed import station_count_tasks
+from ..tasks.layout import read_layout
+from ..tasks.sampler import CellSampler
+from ..tasks.task import Task
+from .config import RunConfig
+from .distributed import is_main_process, shutdown_distributed
+from .loop import FitResult, fit
 
 # what may change between an interrupted run and its continuation
 _RESUMABLE_CHANGES = ("steps", "threads", "patience")
@@ -54,19 +60,22 @@ def build_for_store(cfg: RunConfig, ds: xr.Dataset, orography_aux: bool) -> nn.M
             "shape": [len(lat), len(lon)],
         }
         arch["dim_aux"] = 1
-    model = models.build_model(cfg.model, **arch)
+    try:
+        model = models.build_model(cfg.model, **arch)
+    except (TypeError, ValueError) as e:  # unknown model name or architecture keys
+        raise ConfigError(one_line(e)) from None
     if orography_aux:
         raster = torch.tensor(ds[names].to_array().values, dtype=torch.float32)
         model.gridded_aux.set_raster(raster)  # type: ignore[union-attr,operator]
     return model
 
 
-def validation_tasks(cfg: RunConfig, data: SplitField, point_aux: bool) -> list[Task]:
+def validation_tasks(cfg: RunConfig, data: Field, point_aux: bool) -> list[Task]:
     v = cfg.validation
     tasks: list[Task] = []
     for i, n in enumerate(v.stations):
         n = min(n, data.n_cells - 1)
-        tasks += make_tasks(data, v.tasks_per_n, n, v.seed + i, point_aux=point_aux)[0]
+        tasks += station_count_tasks(data, v.tasks_per_n, n, v.seed + i, point_aux=point_aux)[0]
     return tasks
 
 
@@ -84,8 +93,7 @@ def _check_resume(run_dir: Path, cfg: RunConfig, orography_aux: bool) -> None:
                 "use another --run-dir or delete it"
             )
         return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    write_text(path, json.dumps(doc, indent=1) + "\n")
 
 
 def _time_window(ds: xr.Dataset, code: int) -> list[str]:
@@ -109,7 +117,7 @@ def run_training(
     model = build_for_store(cfg, ds, orography_aux)
     train, val = load_split(ds, "train"), load_split(ds, "val")
     layout = read_layout(cfg.sampler.layout) if cfg.sampler.layout else None
-    sampler = StoreSampler(
+    sampler = CellSampler(
         train,
         **cfg.sampler.model_dump(exclude={"layout"}),
         layout=layout,
@@ -163,48 +171,3 @@ def run_training(
         )
     shutdown_distributed()
     return result
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("train")
-    def train_cmd(
-        store: Path = typer.Option(..., help="training store (equigrid ingest)"),
-        out: Path = typer.Option(..., help="model bundle directory to write"),
-        config: Path | None = typer.Option(None, help="run configuration (.json or .toml)"),
-        set_: list[str] = typer.Option([], "--set", help="override, e.g. train.steps=500"),
-        orography_aux: bool = typer.Option(
-            True, help="orography + land fraction on the grid and point elevation as inputs"
-        ),
-        run_dir: Path | None = typer.Option(None, help="resumable state (default <out>.run)"),
-        device: str = typer.Option("auto", help="auto, cpu or cuda"),
-        threads: int | None = typer.Option(None, help="torch CPU threads"),
-        progress: bool = typer.Option(True, help="show a progress bar"),
-    ) -> None:
-        """Train a model on a store and write a model bundle."""
-        try:
-            cfg = load_run_config(
-                config, set_ + ([f"train.threads={threads}"] if threads is not None else [])
-            )
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            if device.startswith("cuda") and not torch.cuda.is_available():
-                raise ValueError("--device cuda but no CUDA device is available")
-            result = run_training(
-                store,
-                out,
-                cfg,
-                run_dir=run_dir,
-                orography_aux=orography_aux,
-                device=device,
-                progress=progress,
-            )
-        except (ConfigError, StoreError, ValueError, TypeError) as e:
-            typer.echo(f"error: {str(e).splitlines()[0]}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: state saved; rerun the same command to continue", err=True)
-            raise typer.Exit(130) from None
-        typer.echo(
-            f"wrote {out}: {result.steps} steps, best validation NLL "
-            f"{result.best_val_nll:.4f} at step {result.best_step}"
-        )

@@ -1,7 +1,7 @@
-"""A generic, resumable training loop for every model in the family.
+"""The generic, resumable training loop for every model in the family: ``fit``.
 
 ``fit(model, sampler, val_tasks, config, run_dir)`` trains on tasks drawn from any
-:class:`~pipelines.tasks.TaskSampler` with the per-target Gaussian NLL, validates every
+:class:`~pipelines.tasks.task.TaskSampler` with the per-target Gaussian NLL, validates every
 ``val_every`` steps on a fixed task list, stops early when validation NLL has not improved
 for ``patience`` validations, and leaves the best validated weights in the model.
 
@@ -22,52 +22,24 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch import distributed as dist
 from torch.distributions import Normal
 from tqdm import tqdm
 
 from models import gaussian_nll
-from models.checkpoint import atomic_write
 
-from .tasks import Task, TaskSampler
-
-STATE_VERSION = 1
-
-
-class TrainConfig(BaseModel):
-    """Optimisation settings; unknown keys are errors, values are type-checked."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    steps: int = Field(default=2000, ge=1, description="total optimiser steps")
-    batch_size: int = Field(default=8, ge=1, description="tasks per step (per rank)")
-    lr: float = Field(default=1e-3, gt=0)
-    weight_decay: float = Field(default=1e-4, ge=0)
-    grad_clip: float = Field(
-        default=1.0, ge=0, description="max gradient norm; 0 disables clipping"
-    )
-    schedule: Literal["constant", "cosine"] = "cosine"
-    warmup: int = Field(default=0, ge=0, description="linear warm-up steps")
-    val_every: int = Field(default=100, ge=1)
-    patience: int = Field(
-        default=0, ge=0, description="validations without improvement; 0 = never stop"
-    )
-    seed: int = 0
-    amp: bool = Field(default=False, description="bfloat16 autocast (CUDA only)")
-    log_every: int = Field(default=10, ge=1)
-    checkpoint_every: int = Field(default=100, ge=1)
-    threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
+from ..tasks.task import Task, TaskSampler
+from .config import TrainConfig
+from .distributed import gather_generators, setup_distributed
+from .state import Progress, StateDir, cpu_copy
 
 
 @dataclass
@@ -128,154 +100,6 @@ def evaluate_nll(model: nn.Module, tasks: list[Task], device: str | torch.device
     return total / count if count else math.nan
 
 
-# ---------------------------------------------------------------------------- state files
-
-
-def _flatten_optimizer(sd: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Optimizer state dict -> (tensors for safetensors, JSON-able rest)."""
-    tensors: dict[str, Tensor] = {}
-    rest: dict[str, dict[str, Any]] = {}
-    for idx, entry in sd["state"].items():
-        rest[str(idx)] = {}
-        for k, v in entry.items():
-            if isinstance(v, Tensor):
-                tensors[f"optim.{idx}.{k}"] = v
-            else:
-                rest[str(idx)][k] = v
-    return tensors, {"state": rest, "param_groups": sd["param_groups"]}
-
-
-def _unflatten_optimizer(tensors: dict[str, Tensor], doc: dict[str, Any]) -> dict[str, Any]:
-    state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in doc["state"].items()}
-    for key, v in tensors.items():
-        if key.startswith("optim."):
-            _, idx, name = key.split(".", 2)
-            state.setdefault(int(idx), {})[name] = v
-    return {"state": state, "param_groups": doc["param_groups"]}
-
-
-def _cpu(sd: dict[str, Tensor]) -> dict[str, Tensor]:
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in sd.items()}
-
-
-@dataclass
-class _Progress:
-    step: int = 0
-    train_seconds: float = 0.0
-    best_val_nll: float = math.inf
-    best_step: int = 0
-    bad_validations: int = 0
-    stopped_early: bool = False
-
-
-class _StateDir:
-    """``run_dir/state``: ``state.json`` (written last) naming its tensor files."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.json = root / "state.json"
-
-    def exists(self) -> bool:
-        return self.json.is_file()
-
-    def save(
-        self,
-        model: nn.Module,
-        opt: torch.optim.Optimizer,
-        progress: _Progress,
-        rng: dict[str, Tensor],
-        best: dict[str, Tensor] | None,
-        config: TrainConfig,
-    ) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        opt_tensors, opt_doc = _flatten_optimizer(opt.state_dict())
-        tensors = {f"model.{k}": v for k, v in _cpu(model.state_dict()).items()}
-        tensors |= _cpu(opt_tensors) | {f"rng.{k}": v.cpu() for k, v in rng.items()}
-        name = f"step_{progress.step:08d}.safetensors"
-        atomic_write(self.root / name, lambda p: save_file(tensors, p))
-        best_name = f"best_{progress.best_step:08d}.safetensors"
-        if best is not None and not (self.root / best_name).is_file():
-            atomic_write(self.root / best_name, lambda p: save_file(best, p))
-        doc = {
-            "version": STATE_VERSION,
-            "tensors": name,
-            "best": best_name if best is not None else None,
-            "progress": progress.__dict__,
-            "optimizer": opt_doc,
-            "config": config.model_dump(),
-        }
-        text = json.dumps(doc, indent=1)
-        atomic_write(self.json, lambda p: Path(p).write_text(text + "\n"))
-        keep = {name, doc["best"]}
-        for f in self.root.glob("*.safetensors"):
-            if f.name not in keep:
-                f.unlink(missing_ok=True)
-
-    def load(
-        self, model: nn.Module, opt: torch.optim.Optimizer
-    ) -> tuple[_Progress, dict[str, Tensor], dict[str, Tensor] | None]:
-        doc = json.loads(self.json.read_text())
-        if doc.get("version") != STATE_VERSION:
-            raise ValueError(f"{self.json}: unsupported training state version")
-        tensors = load_file(str(self.root / doc["tensors"]))
-        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        opt.load_state_dict(_unflatten_optimizer(tensors, doc["optimizer"]))
-        rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
-        best = load_file(str(self.root / doc["best"])) if doc.get("best") else None
-        return _Progress(**doc["progress"]), rng, best
-
-
-# ---------------------------------------------------------------------------- distributed
-
-
-@dataclass(frozen=True)
-class _Dist:
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def _setup_distributed(device: str) -> tuple[_Dist, str]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist(), device
-    cuda = device.startswith("cuda")
-    if cuda:
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size()), device
-
-
-def is_main_process() -> bool:
-    """True outside DDP and on rank 0: the process that writes results."""
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-
-def shutdown_distributed() -> None:
-    """Wait for every rank, then tear the process group down.
-
-    A rank that exits while another still talks to the group can abort ("terminate called
-    without an active exception") and make torchrun report a failed run.
-    """
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-
-
-def _gather_generators(gen: torch.Generator, d: _Dist) -> dict[str, Tensor]:
-    """Every rank's sampler-generator state, keyed ``gen.<rank>`` (collective under DDP)."""
-    states: list[Any] = [gen.get_state()]
-    if d.world > 1:
-        states = [None] * d.world
-        dist.all_gather_object(states, gen.get_state())
-    return {f"gen.{r}": s for r, s in enumerate(states)}
-
-
 # ---------------------------------------------------------------------------- the loop
 
 
@@ -315,17 +139,17 @@ def fit(
     cfg = config
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
-    d, device = _setup_distributed(device)
+    d, device = setup_distributed(device)
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + d.rank)
     torch.manual_seed(cfg.seed + d.rank)  # per-task fixed-input dropout draws
-    state = _StateDir(Path(run_dir) / "state") if run_dir is not None else None
+    state = StateDir(Path(run_dir) / "state") if run_dir is not None else None
     metrics = _Metrics(Path(run_dir) / "metrics.jsonl" if run_dir is not None and d.main else None)
     if run_dir is not None and d.main:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
 
-    prog, best = _Progress(), None
+    prog, best = Progress(), None
     if state is not None and state.exists():
         prog, rng, best = state.load(model, opt)
         if f"gen.{d.rank}" in rng:
@@ -351,7 +175,7 @@ def fit(
     def snapshot() -> None:
         if state is None:
             return
-        rng = _gather_generators(gen, d) | {"torch": torch.get_rng_state()}
+        rng = gather_generators(gen, d) | {"torch": torch.get_rng_state()}
         if d.main:
             state.save(model, opt, prog, rng, best, cfg)
         if d.world > 1:
@@ -365,7 +189,7 @@ def fit(
         improved = val < prog.best_val_nll
         if improved:
             prog.best_val_nll, prog.best_step, prog.bad_validations = val, prog.step, 0
-            best = _cpu(model.state_dict())
+            best = cpu_copy(model.state_dict())
         else:
             prog.bad_validations += 1
         metrics.write(event="val", step=prog.step, val_nll=val, best_val_nll=prog.best_val_nll)
