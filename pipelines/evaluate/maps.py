@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from .evaluate import TaskInK
-    from .sampling import SplitField
+from ..tasks.field import Field
+from ..tasks.task import Task
+from .predictors import Predictive
 
 
-def _on_grid(data: SplitField, x: NDArray[np.float64], v: NDArray[np.float64]) -> np.ndarray:
+def _on_grid(data: Field, x: NDArray[np.float64], v: NDArray[np.float64]) -> np.ndarray:
     """Values at grid-cell positions ``x [n, 2]`` -> ``[n_lat, n_lon]`` (NaN elsewhere)."""
     lat, lon = data.lat.double().numpy(), data.lon.double().numpy()
     out = np.full((len(lat), len(lon)), np.nan)
@@ -23,20 +22,18 @@ def _on_grid(data: SplitField, x: NDArray[np.float64], v: NDArray[np.float64]) -
     return out
 
 
-def plot_task(
-    data: SplitField,
-    t: TaskInK,
-    pred: tuple[NDArray[np.float64], NDArray[np.float64]],
-    path: Path,
-) -> Path:
-    """Write a five-panel PNG for one task to ``path``."""
+def plot_task(data: Field, task: Task, pred: Predictive, path: Path) -> Path:
+    """Write a five-panel PNG for one task in kelvin (:func:`.run.kelvin_task`) to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    mean, var = pred
-    truth = _on_grid(data, np.r_[t.xc, t.xt], np.r_[t.yc, t.yt])
+    assert hasattr(pred, "mean") and hasattr(pred, "var")
+    mean, var = pred.mean, pred.var
+    xc, yc = task.xc[0].numpy(), task.yc[0, :, 0].numpy()
+    xt, yt = task.xt[0].numpy(), task.yt[0, :, 0].numpy()
+    truth = _on_grid(data, np.r_[xc, xt], np.r_[yc, yt])
     extent = (
         float(data.lon[0]),
         float(data.lon[-1]),
@@ -46,10 +43,10 @@ def plot_task(
     vmin, vmax = np.nanmin(truth), np.nanmax(truth)
     panels = [
         ("truth (K)", truth, "coolwarm", vmin, vmax),
-        ("stations (K)", _on_grid(data, t.xc, t.yc), "coolwarm", vmin, vmax),
-        ("mean (K)", _on_grid(data, t.xt, mean), "coolwarm", vmin, vmax),
-        ("std (K)", _on_grid(data, t.xt, np.sqrt(var)), "viridis", None, None),
-        ("mean - truth (K)", _on_grid(data, t.xt, mean - t.yt), "RdBu_r", None, None),
+        ("stations (K)", _on_grid(data, xc, yc), "coolwarm", vmin, vmax),
+        ("mean (K)", _on_grid(data, xt, mean), "coolwarm", vmin, vmax),
+        ("std (K)", _on_grid(data, xt, np.sqrt(var)), "viridis", None, None),
+        ("mean - truth (K)", _on_grid(data, xt, mean - yt), "RdBu_r", None, None),
     ]
     fig, axes = plt.subplots(1, 5, figsize=(22, 4.5))
     for ax, (title, img, cmap, lo, hi) in zip(axes, panels, strict=True):
@@ -59,7 +56,7 @@ def plot_task(
         im = ax.imshow(img, origin="lower", extent=extent, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(title)
         fig.colorbar(im, ax=ax, shrink=0.8)
-    axes[1].scatter(t.xc[:, 1], t.xc[:, 0], s=4, c="k")
+    axes[1].scatter(xc[:, 1], xc[:, 0], s=4, c="k")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
