@@ -8,7 +8,6 @@ orography contours, so where the model departs from equivariance can be read off
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -16,15 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import xarray as xr
 from torch import nn
 
-from .gridtasks import UK_OROG_FILE
-
-if TYPE_CHECKING:
-    from .experiments import Context, Era5
-
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+from .config import IMG, Context
+from .data import Era5
 
 
 def _grid_points(lat: np.ndarray, lon: np.ndarray) -> torch.Tensor:
@@ -40,14 +34,14 @@ def era5_maps(conv: nn.Module, ae: nn.Module, e: Era5, ctx: Context) -> list[Pat
     lat, lon = e.data.lat.numpy(), e.data.lon.numpy()
     shape = (len(lat), len(lon))
     task = e.test_tasks(False)[0]  # the first test hour of the seeded set, first in batch
-    std, mean0 = e.data.norm.std, e.data.norm.mean
+    std, mean0 = e.data.stats["t2m"].std, e.data.stats["t2m"].mean
     m = task.mask_c[0].bool() if task.mask_c is not None else slice(None)
     xc, yc = task.xc[0, m][None], task.yc[0, m][None]
     xt = _grid_points(lat, lon)[None]
     hour = e.split["test"][e.test_hours()[0]]
     truth = e.data.values[hour].numpy() * std + mean0
-    land = xr.open_dataset(ctx.data / UK_OROG_FILE)
-    frac, orog = land["land_fraction"].values, land["orog"].values
+    assert e.data.orog is not None
+    frac, orog = e.land, e.data.orog.numpy()
 
     preds = {}
     for name, model in (("ConvCNP (T)", conv), ("AE-ConvCNP (T~)", ae)):

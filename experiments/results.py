@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from models.checkpoint import atomic_write
+from inference.files import write_text
 
 START, END = "<!-- science:start -->", "<!-- science:end -->"
 REQUIRED = ("ll", "ll_se", "rmse_k", "coverage95", "train_steps", "train_seconds", "device")
@@ -55,11 +55,6 @@ def load(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: Path(p).write_text(text))
-
-
 def merge(path: Path, experiment: str, entries: dict[str, dict[str, Any]]) -> None:
     """Replace ``experiment``'s entries in the JSON at ``path`` (created if absent)."""
     for model, e in entries.items():
@@ -68,7 +63,7 @@ def merge(path: Path, experiment: str, entries: dict[str, dict[str, Any]]) -> No
             raise ValueError(f"{experiment}/{model}: entry lacks {missing}")
     doc = load(path)
     doc[experiment] = entries
-    _write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -114,7 +109,7 @@ def section(doc: dict[str, dict[str, dict[str, Any]]], notes: str = "") -> str:
         parts += [
             f"### {TITLES[exp]}",
             "",
-            f"Command: `equigrid experiment {exp}` · tasks scored: {n} · device: "
+            f"Command: `python3 -m experiments {exp}` · tasks scored: {n} · device: "
             + ", ".join(sorted({e["device"] for e in doc[exp].values()})),
             "",
             table(exp, doc[exp]),
@@ -136,4 +131,4 @@ def render(results: Path, doc_path: Path, notes_path: Path | None = None) -> Non
         text = head + new + rest.split(END, 1)[1]
     else:
         text = old.rstrip("\n") + "\n\n" + new + "\n"
-    _write_text(doc_path, text)
+    write_text(doc_path, text)

@@ -2,7 +2,7 @@
 
 :class:`DeepSensorConvNP` wraps ``deepsensor.model.ConvNP`` (PyPI ``deepsensor``, the
 optional ``benchmark`` extra) as an ``nn.Module`` with ``forward(xc, yc, xt, ...) -> Normal``,
-so :func:`pipelines.training.fit` trains it with the same budget, optimiser and tasks as our
+so :func:`pipelines.train.loop.fit` trains it with the same budget, optimiser and tasks as our
 models and the same scoring evaluates it. Its ``DataProcessor`` gets explicit, equal-span
 ``x1_map``/``x2_map`` (with NumPy 2, unequal spans crash DeepSensor 0.4's warning path);
 values are already standardised by us, so DeepSensor's own normalisation (fitted on the same

@@ -9,7 +9,8 @@ in [-4, 4].
 posterior predictive at the targets; the weights over kernels are the prior weights times the
 marginal likelihood of the context, normalised. Per target the predictive is therefore a
 *mixture of Gaussians*, and the ground-truth log-likelihood is the log of that mixture density
-at each noisy target value, averaged per target point.
+at each noisy target value, averaged per target point. :class:`GPTruthPredictor` puts it
+behind the evaluation Predictor protocol, so the one scorer scores it like every model.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from .tasks import Task, pad_stack
+from inference.padding import pad_repeat
+from pipelines.evaluate.predictors import LogDensity, Predictive
+from pipelines.tasks.task import Task
 
 _JITTER = 1e-8
 
@@ -92,8 +95,8 @@ class GibbsGPSampler:
             ycs.append(y[:nc, None].float())
             xts.append(xt[:, None].float())
             yts.append(y[nc:, None].float())
-        xc_b, mask_c = pad_stack(xcs)
-        yc_b, _ = pad_stack(ycs)
+        xc_b, mask_c = pad_repeat(xcs)
+        yc_b, _ = pad_repeat(ycs)
         return Task(xc_b, yc_b, torch.stack(xts), torch.stack(yts), mask_c=mask_c)
 
 
@@ -153,8 +156,8 @@ def mixture_log_density(logw: Tensor, means: Tensor, vars_: Tensor, y: Tensor) -
     return torch.logsumexp(logw[:, None] + comp, dim=0)
 
 
-def ground_truth(task: Task, sampler: GibbsGPSampler) -> Tensor:
-    """Ground-truth mean log-likelihood per target point of each task: ``[batch]``."""
+def truth_log_density(task: Task, sampler: GibbsGPSampler) -> list[Tensor]:
+    """Per task of the batch, the exact predictive's log density at each target: ``[n_t]``."""
     out = []
     for i in range(task.batch_size):
         m = task.mask_c[i].bool() if task.mask_c is not None else slice(None)
@@ -162,5 +165,20 @@ def ground_truth(task: Task, sampler: GibbsGPSampler) -> Tensor:
         yc = task.yc[i, m, 0].double()
         xt, yt = task.xt[i, :, 0].double(), task.yt[i, :, 0].double()
         logw, means, vars_ = mixture_posterior(sampler.kernels, xc, yc, xt, sampler.noise)
-        out.append(mixture_log_density(logw, means, vars_, yt).mean())
-    return torch.stack(out)
+        out.append(mixture_log_density(logw, means, vars_, yt))
+    return out
+
+
+def ground_truth(task: Task, sampler: GibbsGPSampler) -> Tensor:
+    """Ground-truth mean log-likelihood per target point of each task: ``[batch]``."""
+    return torch.stack([lp.mean() for lp in truth_log_density(task, sampler)])
+
+
+@dataclass
+class GPTruthPredictor:
+    """The exact mixture posterior as an evaluation predictor (log densities, not Gaussian)."""
+
+    sampler: GibbsGPSampler
+
+    def predict(self, task: Task) -> list[Predictive]:
+        return [LogDensity(lp.numpy()) for lp in truth_log_density(task, self.sampler)]
