@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,6 +66,7 @@ def test_grid_station_record_to_cf_netcdf(tmp_path, bundle_dir) -> None:
     assert -30 < float(ds.tas.mean()) < 40  # degC, not K
     assert bool(ds.in_domain.all())
     assert "merged" in res.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # readable by others, not mkstemp's 0600
 
 
 def test_out_of_domain_record_is_flagged(tmp_path, shared_data, bundle_dir) -> None:
