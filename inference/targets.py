@@ -106,10 +106,5 @@ class TargetGrid:
     @classmethod
     def from_axes(cls, lat: ArrayLike, lon: ArrayLike) -> TargetGrid:
         la, lo = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
-        if la.ndim != 1 or lo.ndim != 1 or la.size == 0 or lo.size == 0:
-            raise GridError("grid lat and lon must be non-empty lists")
-        if not (np.isfinite(la).all() and np.isfinite(lo).all()):
-            raise GridError("grid lat and lon must be finite")
-        if (np.abs(la) > 90).any():
-            raise GridError("grid lat must lie in [-90, 90]")
+        check_axes(la.tolist() if la.ndim == 1 else [], lo.tolist() if lo.ndim == 1 else [])
         return cls(la, lo)
