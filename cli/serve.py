@@ -48,7 +48,9 @@ def serve(
         int | None, typer.Option(help="[default: 8 on CUDA, 1 on CPU]")
     ] = None,
     batch_wait_ms: Annotated[float | None, typer.Option(help="[default: 2]")] = None,
-    log_level: Annotated[LogLevel | None, typer.Option(help="[default: info]")] = None,
+    log_level: Annotated[
+        LogLevel | None, typer.Option(help="[default: info]", case_sensitive=False)
+    ] = None,
 ) -> None:
     """Serve station-to-grid temperature predictions over HTTP (settings: EQUIGRID_*)."""
     import uvicorn

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from inference.errors import StoreError, TaskError
 from pipelines.data.ingest import ingest
 from pipelines.data.store import open_store
-from pipelines.evaluate.kriging import krige
 from pipelines.tasks.field import Field, load_split
 from pipelines.tasks.fixed import station_count_tasks
 from pipelines.tasks.layout import read_layout
@@ -109,16 +107,3 @@ def test_land_only_needs_land_fraction(field: Field) -> None:
 
     with pytest.raises(StoreError, match="land_fraction"):
         CellSampler(replace(field, land=None), land_only=True)
-
-
-def test_kriging_with_drift_uses_the_drift() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.uniform([50, -10], [58, 2], size=(260, 2))
-    height = 300 * np.exp(-((x[:, 0] - 54) ** 2 + (x[:, 1] + 4) ** 2) / 2)  # one hill
-    y = 285 - 0.0065 * height + 0.5 * np.sin(x[:, 0]) + rng.normal(0, 0.05, len(x))
-    c, t = slice(0, 60), slice(60, None)
-    ed = krige(x[c], y[c], x[t], height[None, c], height[None, t])
-    ok = krige(x[c], y[c], x[t])
-    rmse = {k: np.sqrt(np.mean((r.mean - y[t]) ** 2)) for k, r in (("ed", ed), ("ok", ok))}
-    assert rmse["ed"] < rmse["ok"] and rmse["ed"] < 0.3
-    assert (ed.variance >= ed.nugget).all()  # observations: kriging variance plus nugget
