@@ -44,7 +44,12 @@ def _check_entry(e: dict, kelvin: bool) -> None:
 def test_experiment_quick_end_to_end(name: str, workdir: Path, shared_data: Path) -> None:
     results = workdir / "science.json"
     entries = run_experiment(
-        name, quick=True, results=results, runs=workdir / "runs", data=shared_data
+        name,
+        quick=True,
+        results=results,
+        runs=workdir / "runs",
+        data=shared_data,
+        stores=workdir / "stores",  # ingested once for the module, as the drivers do
     )
     doc = json.loads(results.read_text())
     assert doc[name] == json.loads(json.dumps(entries))
