@@ -6,15 +6,11 @@
 for ``patience`` validations, and leaves the best validated weights in the model.
 
 With a ``run_dir`` the loop is resumable: ``run_dir/metrics.jsonl`` gets one JSON object per
-log/validation event and ``run_dir/state/`` holds the latest state. State is never pickled:
-tensors (model, optimizer moments, RNG states) go in ``step_XXXXXXXX.safetensors``, everything
-else in ``state.json``, which is written last and atomically and names its tensor file, so a
-process killed at any moment leaves a consistent state behind. Calling ``fit`` again with the
-same ``run_dir`` continues from that state (a finished run returns at once).
-
-Launched under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in
-DistributedDataParallel (nccl on CUDA, gloo on CPU), each rank draws its own tasks, and only
-rank 0 writes files and shows progress. ``amp`` autocasts to bfloat16 on CUDA only.
+log/validation event and ``run_dir/state/`` holds the latest state (:mod:`.state`, never
+pickled). Calling ``fit`` again with the same ``run_dir`` continues from that state (a
+finished run returns at once). Under ``torchrun`` the model is wrapped in
+DistributedDataParallel (:mod:`.distributed`), each rank draws its own tasks, and only rank 0
+writes files and shows progress. ``amp`` autocasts to bfloat16 on CUDA only.
 """
 
 from __future__ import annotations
