@@ -20,9 +20,9 @@ values, positions and elevations) and predicts the held-out stations at their el
 - ``gp_matern``/``gp_rbf``: scikit-learn ``GaussianProcessRegressor`` on (lat, lon scaled by
   cos(lat), elevation km), anisotropic Matern-3/2 or RBF times a constant plus a white-noise
   kernel, on the residuals of a least-squares linear mean in elevation; hyperparameters
-  fitted per hour (marginal likelihood, 2 restarts); the white noise is in the predictive;
+  fitted per hour (marginal likelihood, 1 restart); the white noise is in the predictive;
 - ``kriging_ed``: GSTools kriging with elevation as external drift
-  (:func:`pipelines.kriging.krige`, Stable variogram with nugget fitted per hour).
+  (:func:`pipelines.evaluate.kriging.krige`, Stable variogram with nugget fitted per hour).
 
 Scores pool every (hour, held-out station): NLL per target in K, RMSE (K), 95 % coverage.
 Each run's command and numbers go to ``benchmarks/results/stations_<network>.json`` and
@@ -47,7 +47,7 @@ from scipy.stats import norm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.kriging import krige  # noqa: E402
+from pipelines.evaluate.kriging import krige  # noqa: E402
 
 K0 = 273.15
 Z95 = float(norm.ppf(0.975))
@@ -138,7 +138,7 @@ def gp(c: pd.DataFrame, t: pd.DataFrame, kind: str) -> tuple[np.ndarray, np.ndar
     kernel = ConstantKernel(max(resid.var(), 0.01), (1e-3, 1e3)) * shape + WhiteKernel(
         0.1, (1e-3, 1e2)
     )
-    model = GaussianProcessRegressor(kernel, n_restarts_optimizer=2, random_state=0)
+    model = GaussianProcessRegressor(kernel, n_restarts_optimizer=1, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(xc, resid)

@@ -35,8 +35,8 @@ from torch.distributions import Normal
 from torch.nn import functional as F
 
 from .fixed_inputs import FixedInputs
-from .grid import GridWindow, lattice_window
 from .gridded_aux import GriddedAux
+from .lattice import LatticeWindow, lattice_window
 from .likelihood import GaussianLikelihood
 from .setconv import SetConvDecoder, SetConvEncoder
 from .trend import TaskTrend, masked_mean
@@ -93,7 +93,7 @@ class ConvCNP(nn.Module):
         no target ever sees the window's zero padding."""
         return self.cnn.receptive_radius + self.extra_margin
 
-    def window(self, xc: Tensor, xt: Tensor, mask_c: Tensor | None = None) -> GridWindow:
+    def window(self, xc: Tensor, xt: Tensor, mask_c: Tensor | None = None) -> LatticeWindow:
         """The lattice window this call computes on."""
         return lattice_window(
             [xc, xt], self.points_per_unit, self.margin, self.cnn.multiple, masks=[mask_c, None]
@@ -108,7 +108,7 @@ class ConvCNP(nn.Module):
             return self.relaxed_weights.keep(batch, device, strict)
         return torch.full((batch,), 0.0 if strict else 1.0, device=device)
 
-    def _grid_fixed(self, module: FixedInputs, window: GridWindow, keep: Tensor) -> Tensor:
+    def _grid_fixed(self, module: FixedInputs, window: LatticeWindow, keep: Tensor) -> Tensor:
         """Fixed-input channels on the grid: ``[batch, C_t, *grid]``."""
         batch, device = keep.shape[0], keep.device
         if not bool(keep.any()):

@@ -1,7 +1,7 @@
 """The app factory: ``create_app(settings)`` builds the API; the model is loaded once, in the
 lifespan handler, and warmed up before ``/readyz`` turns true.
 
-A missing, corrupt or incompatible bundle raises :class:`pipelines.bundle.BundleError` from
+A missing, corrupt or incompatible bundle raises :class:`inference.errors.BundleError` from
 the lifespan, so start-up fails and nothing is served half-loaded.
 """
 
@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from pipelines.bundle import Bundle, Query, load_bundle
+from inference.bundle import Bundle, load_bundle
+from inference.predictor import BundlePredictor, Query
 
 from . import errors
 from .batching import Batcher, BatchMetrics
@@ -44,9 +45,10 @@ async def _serve_model(app: FastAPI) -> AsyncIterator[None]:
     s = state.settings
     device = s.torch_device
     bundle = await asyncio.to_thread(load_bundle, s.model, device)
-    batcher = Batcher(bundle.predict_batch, s.batch_size, s.batch_wait_ms / 1000, state.metrics)
+    predictor = BundlePredictor(bundle)
+    batcher = Batcher(predictor.predict_batch, s.batch_size, s.batch_wait_ms / 1000, state.metrics)
     batcher.start()
-    state.bundle, state.batcher = bundle, batcher
+    state.bundle, state.predictor, state.batcher = bundle, predictor, batcher
     try:
         warm = [batcher.submit(_warm_up_query(bundle)) for _ in range(min(s.batch_size, 4))]
         await asyncio.gather(*warm)

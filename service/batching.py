@@ -2,7 +2,7 @@
 
 One worker thread owns the model: it takes the first queued query, waits up to ``wait_s``
 for more (at most ``max_size`` in all) and hands them to
-:meth:`pipelines.bundle.Bundle.predict_batch`, so the model is never called concurrently
+:meth:`inference.predictor.Predictor.predict_batch`, so the model is never called concurrently
 and the event loop never blocks. ``predict_batch`` decides which queries share a model call
 (those on the same internal grid) and runs the rest one after another. With
 ``max_size == 1`` (the CPU default) every query is its own batch.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
-from pipelines.bundle import Prediction, Query
+from inference.predictor import Prediction, Query
 
 PredictBatch = Callable[[Sequence[Query]], list[Prediction]]
 

@@ -1,7 +1,10 @@
-"""Domain errors and the one table that maps them to HTTP responses.
+"""The service's errors and the one place that maps errors to HTTP responses.
 
-Every error body is ``{"detail": ..., "request_id": ...}``; validation errors keep FastAPI's
-list of ``{"loc", "msg", "type"}`` entries (without echoing the input back).
+Every domain error is an :class:`inference.errors.EquigridError` and carries its
+``http_status``; the service's own (authentication, negotiation, limits, readiness) are
+subclasses of it too, so one handler answers them all. Every error body is
+``{"detail": ..., "request_id": ...}``; validation errors keep FastAPI's list of
+``{"loc", "msg", "type"}`` entries (without echoing the input back).
 """
 
 from __future__ import annotations
@@ -14,44 +17,40 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inference.errors import EquigridError
 
-class ServiceError(Exception):
-    """Base of the errors a request can end in; the subclass decides the HTTP status."""
+
+class ServiceError(EquigridError):
+    """Base of the errors only a request can end in."""
 
     headers: ClassVar[dict[str, str] | None] = None
 
 
 class Unauthorized(ServiceError):
+    http_status: ClassVar[int] = 401
     headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "ApiKey"}
 
 
 class NotAcceptable(ServiceError):
-    pass
+    http_status: ClassVar[int] = 406
 
 
 class PayloadTooLarge(ServiceError):
-    pass
+    http_status: ClassVar[int] = 413
 
 
 class NotReady(ServiceError):
-    pass
+    http_status: ClassVar[int] = 503
 
 
 class InvalidRequest(ServiceError):
     """A request that is well-formed but violates a configured limit or a rule."""
 
+    http_status: ClassVar[int] = 422
+
     def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
         super().__init__(msg)
         self.loc, self.msg = loc, msg
-
-
-STATUS: dict[type[ServiceError], int] = {
-    Unauthorized: 401,
-    NotAcceptable: 406,
-    PayloadTooLarge: 413,
-    InvalidRequest: 422,
-    NotReady: 503,
-}
 
 
 class ErrorBody(BaseModel):
@@ -69,14 +68,15 @@ def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
-    status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any :class:`EquigridError`: its ``http_status``, its message (or location) as detail."""
+    assert isinstance(exc, EquigridError)
     if isinstance(exc, InvalidRequest):
         detail: Any = [{"loc": list(exc.loc), "msg": exc.msg, "type": "value_error"}]
     else:
         detail = str(exc)
-    return error_response(status, detail, _request_id(request), headers=exc.headers)
+    headers = exc.headers if isinstance(exc, ServiceError) else None
+    return error_response(exc.http_status, detail, _request_id(request), headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -95,7 +95,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(EquigridError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 

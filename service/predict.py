@@ -4,16 +4,17 @@ and the response fields every prediction endpoint shares."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from pipelines.bundle import Prediction, Query
+from inference.predictor import Prediction, Query
+from inference.stations import Stations
+from inference.units import from_kelvin, variance_units
 
 from .errors import InvalidRequest, NotAcceptable
-from .schemas import KELVIN_OFFSET, ModelRef, StationsRequest
+from .schemas import ModelRef, StationsRequest
 from .state import Ready
 
 JSON, NETCDF, PNG = "application/json", "application/x-netcdf", "image/png"
@@ -62,7 +63,7 @@ def check_counts(ready: Ready, n_stations: int, n_targets: float, targets_loc: s
 
 async def run(
     ready: Ready,
-    stations: Mapping[str, NDArray[np.float64]],
+    stations: Stations,
     target_lat: NDArray[np.float64],
     target_lon: NDArray[np.float64],
     target_elevation: NDArray[np.float64] | None,
@@ -70,16 +71,16 @@ async def run(
 ) -> tuple[Prediction, float]:
     """The prediction (K) and the milliseconds spent queued and in the model."""
     query = Query(
-        stations["lat"],
-        stations["lon"],
-        stations["value_k"],
+        stations.lat,
+        stations.lon,
+        stations.value_k,
         target_lat,
         target_lon,
-        station_elevation=stations["elevation_m"],
+        station_elevation=stations.elevation_m,
         target_elevation=target_elevation,
         equivariant_only=equivariant_only,
     )
-    cells, limit = ready.bundle.grid_cells(query), ready.settings.max_internal_cells
+    cells, limit = ready.predictor.grid_cells(query), ready.settings.max_internal_cells
     if cells > limit:
         raise InvalidRequest(
             ("body",),
@@ -109,14 +110,14 @@ def prediction_fields(
     return {
         "request_id": request_id,
         "units": body.units,
-        "variance_units": f"{body.units}^2",
+        "variance_units": variance_units(body.units),
         "in_domain_fraction": float(pred.in_domain.mean()),
         "elevation_source": pred.elevation_source,
         "notes": notes,
         "time": body.time,
         "equivariant_only": body.equivariant_only,
         "model": ModelRef(name=b.name, version=b.version, sha256=b.sha256),
-        "mean": (pred.mean - KELVIN_OFFSET[body.units]).tolist(),
+        "mean": from_kelvin(pred.mean, body.units).tolist(),
         "variance": pred.variance.tolist(),
         "in_domain": pred.in_domain.tolist(),
     }

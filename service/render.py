@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pipelines.cf import GridSpec, cf_dataset
+from inference.cf import cf_dataset
+from inference.stations import Stations
+from inference.targets import TargetGrid
 
 from .schemas import GridResponse
 
@@ -25,7 +27,7 @@ PNG_DPI = 100
 
 def to_netcdf(g: GridResponse) -> bytes:
     """The grid as a CF-1.10 netCDF4 file: ``tas``, ``tas_variance``, ``in_domain``."""
-    grid = GridSpec.from_axes(g.lat, g.lon)
+    grid = TargetGrid.from_axes(g.lat, g.lon)
     ds = cf_dataset(
         grid,
         np.asarray(g.mean, np.float64),
@@ -91,7 +93,7 @@ def _extent(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> list[float]:
     ]
 
 
-def to_png(g: GridResponse, stations: dict[str, NDArray[np.float64]]) -> bytes:
+def to_png(g: GridResponse, stations: Stations) -> bytes:
     """Two map panels, mean and standard deviation, stations drawn on both, coastlines."""
     import cartopy.crs as ccrs
     from matplotlib.figure import Figure
@@ -107,7 +109,7 @@ def to_png(g: GridResponse, stations: dict[str, NDArray[np.float64]]) -> bytes:
         ax: Any = fig.add_subplot(1, 2, i + 1, projection=crs)
         mesh = ax.pcolormesh(lon, lat, field, cmap=cmap, shading="nearest", transform=crs)
         ax.add_geometries(_coastlines(), crs, facecolor="none", edgecolor="black", linewidth=0.6)
-        ax.scatter(stations["lon"], stations["lat"], s=8, c="k", marker="^", transform=crs)
+        ax.scatter(stations.lon, stations.lat, s=8, c="k", marker="^", transform=crs)
         ax.set_extent(_extent(lat, lon), crs=crs)
         ax.set_title(label)
         fig.colorbar(mesh, ax=ax, shrink=0.8, label=label)

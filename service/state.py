@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from pipelines.bundle import Bundle
+from inference.bundle import Bundle
+from inference.predictor import BundlePredictor
 
 from .batching import Batcher, BatchMetrics
 from .errors import NotReady, Unauthorized
@@ -20,6 +21,7 @@ class ServiceState:
     settings: Settings
     metrics: BatchMetrics
     bundle: Bundle | None = None
+    predictor: BundlePredictor | None = None
     batcher: Batcher | None = None
     ready: bool = False
 
@@ -30,6 +32,7 @@ class Ready:
 
     settings: Settings
     bundle: Bundle
+    predictor: BundlePredictor
     batcher: Batcher
 
 
@@ -39,9 +42,9 @@ def get_state(request: Request) -> ServiceState:
 
 
 def get_ready(state: ServiceState = Depends(get_state)) -> Ready:
-    if not state.ready or state.bundle is None or state.batcher is None:
+    if not state.ready or state.bundle is None or state.predictor is None or state.batcher is None:
         raise NotReady("the model is not loaded and warmed up yet")
-    return Ready(state.settings, state.bundle, state.batcher)
+    return Ready(state.settings, state.bundle, state.predictor, state.batcher)
 
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)

@@ -35,7 +35,7 @@ async def grid(body: GridRequest, request: Request, ready: Ready = Depends(get_r
     check_counts(ready, len(body.stations), body.grid.num_cells(), "grid")
     lat, lon = body.grid.axes()
     t_lat, t_lon = np.meshgrid(lat, lon, indexing="ij")
-    stations = body.station_arrays()
+    stations = body.station_set()
     pred, model_ms = await run(ready, stations, t_lat, t_lon, None, body.equivariant_only)
     result = GridResponse.model_construct(
         **prediction_fields(ready, pred, body, request.state.request_id),

@@ -32,7 +32,7 @@ async def points(
     t_elev = np.array(
         [np.nan if t.elevation_m is None else t.elevation_m for t in body.targets], np.float64
     )
-    stations = body.station_arrays()
+    stations = body.station_set()
     pred, model_ms = await run(ready, stations, t_lat, t_lon, t_elev, body.equivariant_only)
     result = PointsResponse.model_construct(
         **prediction_fields(ready, pred, body, request.state.request_id),

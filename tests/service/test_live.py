@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from pipelines.cli import app as cli_app
+from cli import app as cli_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def _free_port() -> int:
 def test_serve_live(bundle_dir: Path) -> None:
     port = _free_port()
     env = os.environ | {"PYTHONPATH": str(REPO), "EQUIGRID_API_KEYS": "live-key"}
-    cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--model", str(bundle_dir)]
+    cmd = [sys.executable, "-m", "cli", "serve", "--model", str(bundle_dir)]
     cmd += ["--port", str(port), "--device", "cpu", "--host", "127.0.0.1"]
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
