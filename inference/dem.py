@@ -90,7 +90,7 @@ def read_geotiff(path: str | Path) -> xr.DataArray:
     p = Path(path)
     try:
         with tifffile.TiffFile(p) as tif:
-            page = tif.pages[0]
+            page = tif.pages.first
             tags = {t.code: t.value for t in page.tags.values()}
             z = page.asarray().astype(np.float64)
     except (OSError, ValueError, tifffile.TiffFileError) as e:

@@ -236,8 +236,8 @@ class GridSampler:
             ni, nj = min(len(ii), int(size / 0.25)), min(len(jj), int(size / 0.25 / 0.7))
             i0, j0 = rng.integers(0, len(ii) - ni + 1), rng.integers(0, len(jj) - nj + 1)
             ii, jj = ii[i0 : i0 + ni], jj[j0 : j0 + nj]
-        gi, gj = np.meshgrid(ii, jj, indexing="ij")
-        gi, gj = gi.ravel(), gj.ravel()
+        mesh_i, mesh_j = np.meshgrid(ii, jj, indexing="ij")
+        gi, gj = mesh_i.ravel(), mesh_j.ravel()
         land_ok = s.land[gi, gj] >= 0.5
         pts = np.stack([s.lat[gi], s.lon[gj]], -1)
         h = s.h[gi, gj]
@@ -278,8 +278,8 @@ def uk_validation_tasks(data_dir: Path, stations: list[int], per_n: int, seed: i
     cells as stations, every other cell a target."""
     src = read_era5_uk(data_dir, UK_VAL_DAYS)
     rng = np.random.default_rng(seed)
-    gi, gj = np.meshgrid(np.arange(len(src.lat)), np.arange(len(src.lon)), indexing="ij")
-    gi, gj = gi.ravel(), gj.ravel()
+    mesh_i, mesh_j = np.meshgrid(np.arange(len(src.lat)), np.arange(len(src.lon)), indexing="ij")
+    gi, gj = mesh_i.ravel(), mesh_j.ravel()
     pts = np.stack([src.lat[gi], src.lon[gj]], -1)
     h = src.h[gi, gj]
     tasks = []
