@@ -237,7 +237,7 @@ class BundlePredictor:
         y = self.bundle.normalisation["t2m"]
         means = dist.mean[..., 0].double().cpu().numpy() * y.std + y.mean
         variances = dist.variance[..., 0].double().cpu().numpy() * y.std**2
-        variances = variances * self.bundle.variance_scale
+        variances = variances * self.bundle.variance_scale + self.bundle.variance_floor
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
             n = len(t.xt)
