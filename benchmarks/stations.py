@@ -266,8 +266,10 @@ def uk_table(doc: dict[str, object]) -> str:
         for m, label in UK_LABELS.items():
             if m in per:
                 s = per[m]
-                lines.append(f"| {n} | {label} | {s['nll']:.3f} | {s['rmse']:.3f} | "
-                             f"{s['mae']:.3f} | {s['coverage95']:.3f} |")
+                lines.append(
+                    f"| {n} | {label} | {s['nll']:.3f} | {s['rmse']:.3f} | "
+                    f"{s['mae']:.3f} | {s['coverage95']:.3f} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -278,10 +280,23 @@ def render_docs(results: Path, docs: Path) -> None:
     text = docs.read_text()
     blocks = {}
     for net in ("suedtirol", "sao_west"):
-        f = results / f"stations_{net}.json"
-        if f.is_file():
-            doc = json.loads(f.read_text())
-            blocks[f"stations-{net}"] = f"Command: `{doc['command']}`\n\n{markdown(doc)}"
+        # the model's run and the peers' run (same folds), merged into one table
+        docs_ = [json.loads(f.read_text()) for f in sorted(results.glob(f"stations_{net}*.json"))]
+        if not docs_:
+            continue
+        merged = dict(docs_[0])
+        merged["results"] = {}
+        order = list(LABELS)
+        for d in docs_:
+            merged["results"] |= d["results"]
+        merged["results"] = dict(
+            sorted(
+                merged["results"].items(),
+                key=lambda kv: order.index(kv[0]) if kv[0] in order else 99,
+            )
+        )
+        commands = "\n".join(f"    {d['command']}" for d in docs_)
+        blocks[f"stations-{net}"] = f"Commands:\n\n{commands}\n\n{markdown(merged)}"
     f = results / "default_model_test.json"
     if f.is_file():
         blocks["uk-test"] = uk_table(json.loads(f.read_text()))
@@ -304,8 +319,11 @@ def main() -> None:
     ap.add_argument("--methods", default="model,model_equivariant,gp_matern,gp_rbf,kriging_ed")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--tag", default="", help="suffix of the result files")
-    ap.add_argument("--render-docs", action="store_true",
-                    help="only write the stored tables into docs/results.md")
+    ap.add_argument(
+        "--render-docs",
+        action="store_true",
+        help="only write the stored tables into docs/results.md",
+    )
     a = ap.parse_args()
     if a.render_docs:
         render_docs(a.out, ROOT / "docs" / "results.md")
