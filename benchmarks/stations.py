@@ -297,9 +297,17 @@ def render_docs(results: Path, docs: Path) -> None:
         )
         commands = "\n".join(f"    {d['command']}" for d in docs_)
         blocks[f"stations-{net}"] = f"Commands:\n\n{commands}\n\n{markdown(merged)}"
-    f = results / "default_model_test.json"
+    for name, stem in (
+        ("uk-test", "default_model_test"),
+        ("uk-test-before-floor", "default_model_test_before_floor"),
+        ("uk-test-uk-only", "uk_only_model_2026-11_test"),
+    ):
+        f = results / f"{stem}.json"
+        if f.is_file():
+            blocks[name] = uk_table(json.loads(f.read_text()))
+    f = results / "calibration.md"
     if f.is_file():
-        blocks["uk-test"] = uk_table(json.loads(f.read_text()))
+        blocks["calibration"] = f.read_text()
     for name, body in blocks.items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start in text and end in text:
