@@ -50,15 +50,16 @@ def lattice_window(
     masks: Sequence[Tensor | None] | None = None,
 ) -> LatticeWindow:
     """The smallest lattice window covering ``inputs`` plus ``margin`` cells on each side,
-    its start in phase with the first input (the context).
+    its start anchored to a multiple of ``multiple`` on the global lattice.
 
-    Phase matters for a UNet with stride-2 levels: its coarse cells group fine cells in pairs
-    (quads, ...), and which cells pair up depends on the window's start modulo the total
-    stride ``multiple``. The start is ``floor(min of the context) - margin`` moved down by
-    whole multiples of ``multiple`` until it covers every input. So the grouping is set by the
-    context alone: adding a target anywhere -- 1-3 cells to the south-west, or far away --
-    changes no other prediction, and shifting every input by any lattice vector shifts the
-    window with it (exact lattice-shift equivariance of the equivariant component).
+    Anchoring matters for a UNet with stride-2 levels: its coarse cells group fine cells in
+    pairs (quads, ...), and which cells pair up depends on the window's start modulo the
+    total stride ``multiple``. With anchored starts every window groups cells as the global
+    lattice does, so adding a target anywhere -- 1-3 cells to the south-west, or far away --
+    changes no other prediction, and queries over one area share one window (the service
+    coalesces them). The price: the strictly equivariant component is equivariant to shifts
+    by whole multiples of ``multiple`` cells (1 deg for the shipped model), not to every
+    lattice shift -- which is all a strided UNet can offer on a fixed lattice.
 
     Args:
         inputs: tensors ``[batch, n, dim_x]``; one window serves the whole batch.
@@ -82,12 +83,9 @@ def lattice_window(
         raise ValueError("no input points to place a grid around")
     low = torch.stack(lows).min(dim=0).values.double() * points_per_unit
     high = torch.stack(highs).max(dim=0).values.double() * points_per_unit
-    anchor = lows[0].double() * points_per_unit if lows else low  # the first input's minimum
     start, shape = [], []
-    for lo, hi, ref in zip(low.tolist(), high.tolist(), anchor.tolist(), strict=True):
-        phase = math.floor(ref) - margin
-        first = phase - (phase - (math.floor(lo) - margin)) // multiple * multiple
-        first -= multiple if first > math.floor(lo) - margin else 0
+    for lo, hi in zip(low.tolist(), high.tolist(), strict=True):
+        first = (math.floor(lo) - margin) // multiple * multiple
         last = math.ceil(hi) + margin
         n = last - first + 1
         n = -(-n // multiple) * multiple
