@@ -108,7 +108,7 @@ def template(
                 from_kelvin(obs.value_k, units),
                 obs_attrs | {"units": units.value, "standard_name": "air_temperature"},
             ),
-            "obs_elevation": (("obs",), obs.elevation_m.astype(np.float32), {"units": "m"}),
+            "obs_elevation": (("obs",), obs.elevation_m, {"units": "m"}),
             "obs_station_id": (("obs",), obs.station_id.astype(object), obs_attrs),
             "obs_step": (("obs",), obs.step.astype(np.int32), {"long_name": "index into time"}),
         },
