@@ -1,8 +1,8 @@
 """Station observations and the ONE validator that every source converts into.
 
-Both the CSV reader (:mod:`pipelines.data.station_table`) and the API schema
-(:mod:`service.schemas`) hand their stations of one time step to :func:`validate_stations`,
-so the rules are the same whichever way stations arrive:
+The API schema (:mod:`service.schemas`) hands its stations to :func:`validate_stations`, and
+batch gridding (:mod:`pipelines.batch.screening`) applies the same rules to every row of a
+station table at once, so the rules are the same whichever way stations arrive:
 
 - latitude, longitude and value are finite; latitude in [-90, 90], longitude in [-180, 360]
   (both conventions);

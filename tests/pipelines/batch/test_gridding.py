@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,3 +177,13 @@ def test_progress_bar_on_a_terminal() -> None:
     p.update(3)
     p.close()
     assert "7/10" in term.getvalue() and "step/s" in term.getvalue()
+
+
+def test_readme_main_job_writes_outside_the_tracked_tree() -> None:
+    """The set-up command's output goes to runs/ (ignored by git), not the repository root."""
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    command = next(x for x in readme.splitlines() if "equigrid grid --demo" in x)
+    out = Path(command.split("--out")[1].split()[0])
+    assert len(out.parts) > 1 and f"/{out.parts[0]}/" in (REPO / ".gitignore").read_text()
