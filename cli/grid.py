@@ -18,7 +18,7 @@ import typer
 from inference.bundle import load_bundle
 from inference.errors import ConfigError
 from inference.units import TemperatureUnit
-from pipelines.batch.cluster import connect
+from pipelines.batch.cluster import check_options, connect
 from pipelines.batch.demo import demo_stations
 from pipelines.batch.gridding import run_job
 from pipelines.batch.output import OutputFormat, output_format
@@ -103,6 +103,7 @@ def grid(
         raise ConfigError("give a station file or --demo (not both)")
     if batch_steps < 1:
         raise ConfigError("--batch-steps must be at least 1")
+    check_options(scheduler, workers)
     bundle = load_bundle(model)  # on the client: metadata and domain; workers load their own
     if demo:
         table = demo_stations(bundle)

@@ -34,16 +34,23 @@ def default_workers(device: str) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def check_options(scheduler: str | None, workers: int | None) -> None:
+    """Refuse cluster options that cannot go together (before any work is done)."""
+    if scheduler and workers:
+        raise ConfigError("--workers sizes a local cluster; --scheduler's cluster has its own")
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers must be at least 1")
+
+
 @contextmanager
 def connect(scheduler: str | None, workers: int | None, device: str) -> Iterator[Any]:
     """A ``distributed.Client`` of the cluster to run on (module docstring)."""
     from distributed import Client, LocalCluster
 
+    check_options(scheduler, workers)
     if scheduler:
-        if workers:
-            raise ConfigError("--workers sizes a local cluster; --scheduler's cluster has its own")
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout="30s")  # a cluster still starting: wait
         except (OSError, TimeoutError) as e:
             raise ConfigError(
                 f"cannot reach the dask scheduler {scheduler}: {one_line(e)}"
@@ -52,8 +59,6 @@ def connect(scheduler: str | None, workers: int | None, device: str) -> Iterator
             yield client
         return
     n = workers or default_workers(device)
-    if n < 1:
-        raise ConfigError("--workers must be at least 1")
     with (
         LocalCluster(
             n_workers=n,

@@ -33,7 +33,7 @@ from .output import OutputFormat, create_store, finish, template
 from .plan import TimeAxis, chunk_spans
 from .progress import Progress
 from .screening import Observations, Screening
-from .store import open_partial, remove, reports
+from .store import completed, open_partial, remove, reports
 from .worker import Chunk, ChunkResult, WorkerJob
 
 
@@ -137,6 +137,10 @@ def run_job(
             attrs["resumed_by"] = job.attrs.get("command", "")
         finish(partial.data, job.out, job.fmt, attrs)
         remove(partial)
+    except BaseException:
+        if not completed(partial.done_dir):  # nothing computed: nothing to resume
+            remove(partial)
+        raise
     finally:
         partial.close()
     counts = obs.per_step(len(job.axis))

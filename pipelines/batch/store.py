@@ -149,4 +149,4 @@ def _readable(root: Path) -> None:
 
 def remove(partial: Partial) -> None:
     partial.close()
-    shutil.rmtree(partial.root)
+    shutil.rmtree(partial.root, ignore_errors=True)
