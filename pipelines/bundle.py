@@ -31,6 +31,8 @@ from torch import nn
 
 import models
 from models.checkpoint import CheckpointError
+from models.convcnp import ConvCNP
+from models.setconv import TargetAxes
 
 from .grid import wrap_longitude
 
@@ -101,6 +103,7 @@ class _Coordinates:
     t_lat: NDArray[np.float64]
     t_lon: NDArray[np.float64]
     shape: tuple[int, ...]
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
     @classmethod
     def of(cls, q: Query) -> _Coordinates:
@@ -117,7 +120,29 @@ class _Coordinates:
             if not np.isfinite(arr).all():
                 raise ValueError(f"{name} coordinates and values must be finite")
         shape = np.shape(q.target_lat)
-        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, wrap_longitude(t_lon), shape)
+        t_lon = wrap_longitude(t_lon)
+        return cls(
+            s_lat,
+            wrap_longitude(s_lon),
+            s_val,
+            t_lat,
+            t_lon,
+            shape,
+            _grid_axes(shape, t_lat, t_lon),
+        )
+
+
+def _grid_axes(
+    c_shape: tuple[int, ...], lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """``(lat axis, lon axis)`` when flattened targets of shape ``[n_lat, n_lon]`` form a
+    rectilinear grid (``meshgrid(lat, lon, indexing="ij")``), else None."""
+    if len(c_shape) != 2 or min(c_shape) < 2:
+        return None
+    la, lo = lat.reshape(c_shape), lon.reshape(c_shape)
+    if not ((la == la[:, :1]).all() and (lo == lo[:1, :]).all()):
+        return None
+    return la[:, 0].copy(), lo[0].copy()
 
 
 @dataclass
@@ -136,6 +161,7 @@ class _Task:
     notes: list[str] = field(default_factory=list)
     window_start: tuple[int, ...] | None = None
     window_shape: tuple[int, ...] | None = None
+    grid: tuple[torch.Tensor, torch.Tensor] | None = None  # target axes ([n_lat], [n_lon])
 
 
 @dataclass
@@ -161,14 +187,21 @@ class Bundle:
         return (lat >= la0) & (lat <= la1) & (lon >= lo0) & (lon <= lo1)
 
     def model_elevation(
-        self, lat: NDArray[np.float64], lon: NDArray[np.float64]
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], *, grid: bool = False
     ) -> NDArray[np.float64]:
-        """The model's own orography (m) at points; NaN where it has none."""
+        """The model's own orography (m) at points; NaN where it has none.
+
+        With ``grid=True``, ``lat`` and ``lon`` are the axes of a rectilinear grid and the
+        result is ``[n_lat, n_lon]`` (computed separably)."""
         aux = getattr(self.model, "gridded_aux", None)
+        shape = (len(lat), len(lon)) if grid else np.shape(lat)
         if aux is None or "orog" not in aux.names:
-            return np.full(np.shape(lat), np.nan)
-        pts = torch.tensor(np.stack([lat, lon], axis=-1), dtype=torch.float32).reshape(-1, 2)
+            return np.full(shape, np.nan)
         k = aux.names.index("orog")
+        if grid:
+            axes = [torch.tensor(a, dtype=torch.float32, device=self.device) for a in (lat, lon)]
+            return aux.at_axes(axes)[..., k].double().cpu().numpy()
+        pts = torch.tensor(np.stack([lat, lon], axis=-1), dtype=torch.float32).reshape(-1, 2)
         # chunks bound the [points, raster side] interpolation weights for large grids
         vals = [aux.at_points(c.to(self.device))[:, k] for c in pts.split(1 << 16)]
         return torch.cat(vals).double().cpu().numpy().reshape(np.shape(lat))
@@ -255,11 +288,16 @@ class Bundle:
         yc = self.normalisation["t2m"].normalise(torch.tensor(c.s_val, dtype=f32, device=dev))
         shape = c.shape
         task = _Task(xc, yc[:, None], xt, shape, q.equivariant_only)
+        if c.grid is not None and isinstance(self.model, ConvCNP):
+            task.grid = (
+                torch.tensor(c.grid[0], dtype=f32, device=dev),
+                torch.tensor(c.grid[1], dtype=f32, device=dev),
+            )
         task.in_domain = self.in_domain(t_lat, t_lon)
         if self.point_aux:
             (c_elev, src_c), (t_elev, src_t) = (
                 self._fill_elevation(s_lat, s_lon, q.station_elevation),
-                self._fill_elevation(t_lat, t_lon, q.target_elevation),
+                self._fill_elevation(t_lat, t_lon, q.target_elevation, c.grid),
             )
             parts = {p for src in (src_c, src_t) for p in src.split(", ")}
             source = ", ".join(sorted(parts))
@@ -270,15 +308,29 @@ class Bundle:
             task.aux_c = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[:, None]
             task.aux_t = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[:, None]
             task.elevation_source = source
-        window = self._window(xc, xt)
+        corners = None if task.grid is None else TargetAxes(tuple(g[None] for g in task.grid))
+        window = self._window(xc, xt if corners is None else corners.corners()[0])
         if window is not None:
             task.window_start, task.window_shape = window
         return task
 
     def _run(self, tasks: list[_Task]) -> list[Prediction]:
-        """One model call for ``tasks`` (padded to common sizes); predictions in K."""
+        """One model call for ``tasks`` (padded to common sizes); predictions in K.
+
+        When every task's targets form a rectilinear grid, the model gets the grid's axes
+        (:class:`models.TargetAxes`: a separable read-out), each axis padded by repeating
+        its last coordinate; otherwise it gets points."""
+        if len({t.grid is None for t in tasks}) == 2:  # mixed: all as points
+            for t in tasks:
+                t.grid = None
+        grid = tasks[0].grid is not None
         nc = max(len(t.xc) for t in tasks)
-        nt = max(len(t.xt) for t in tasks)
+        if grid:
+            n_lat = max(len(t.grid[0]) for t in tasks if t.grid is not None)
+            n_lon = max(len(t.grid[1]) for t in tasks if t.grid is not None)
+            nt = n_lat * n_lon
+        else:
+            nt = max(len(t.xt) for t in tasks)
 
         def pad(x: torch.Tensor, n: int, repeat_last: bool = False) -> torch.Tensor:
             if len(x) == n:
@@ -296,15 +348,37 @@ class Bundle:
             for i, t in enumerate(tasks):
                 mask[i, : len(t.xc)] = 1.0
             kwargs["mask_c"] = mask
+
+        def pad_grid(t: _Task, x: torch.Tensor) -> torch.Tensor:
+            """``[n_lat * n_lon, k]`` of one task's grid -> ``[nt, k]``, edges repeated."""
+            assert t.grid is not None
+            p, q = len(t.grid[0]), len(t.grid[1])
+            x = x.reshape(p, q, -1)
+            x = torch.cat([x, x[:, -1:].expand(p, n_lon - q, -1)], 1)
+            x = torch.cat([x, x[-1:].expand(n_lat - p, n_lon, -1)], 0)
+            return x.reshape(nt, -1)
+
+        def pad_t(t: _Task, x: torch.Tensor) -> torch.Tensor:
+            return pad_grid(t, x) if grid else pad(x, nt, True)
+
         if self.point_aux:
             kwargs["aux_c"] = torch.stack([pad(t.aux_c, nc) for t in tasks if t.aux_c is not None])
-            kwargs["aux_t"] = torch.stack(
-                [pad(t.aux_t, nt, True) for t in tasks if t.aux_t is not None]
+            kwargs["aux_t"] = torch.stack([pad_t(t, t.aux_t) for t in tasks if t.aux_t is not None])
+        xt: torch.Tensor | TargetAxes
+        if grid:
+            grids = [t.grid for t in tasks if t.grid is not None]
+            xt = TargetAxes(
+                (
+                    torch.stack([pad(g[0][:, None], n_lat, True)[:, 0] for g in grids]),
+                    torch.stack([pad(g[1][:, None], n_lon, True)[:, 0] for g in grids]),
+                )
             )
+        else:
+            xt = torch.stack([pad(t.xt, nt, True) for t in tasks])
         dist = self.model(
             torch.stack([pad(t.xc, nc) for t in tasks]),
             torch.stack([pad(t.yc, nc) for t in tasks]),
-            torch.stack([pad(t.xt, nt, True) for t in tasks]),
+            xt,
             strict=tasks[0].equivariant_only,
             **kwargs,
         )
@@ -314,6 +388,10 @@ class Bundle:
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
             n = len(t.xt)
+            if t.grid is not None:  # crop the padded grid
+                p, q = len(t.grid[0]), len(t.grid[1])
+                mean = mean.reshape(n_lat, n_lon)[:p, :q].ravel()
+                var = var.reshape(n_lat, n_lon)[:p, :q].ravel()
             in_dom = np.zeros_like(t.in_domain) if t.equivariant_only else t.in_domain
             preds.append(
                 Prediction(
@@ -327,7 +405,11 @@ class Bundle:
         return preds
 
     def _fill_elevation(
-        self, lat: NDArray[np.float64], lon: NDArray[np.float64], given: ArrayLike | None
+        self,
+        lat: NDArray[np.float64],
+        lon: NDArray[np.float64],
+        given: ArrayLike | None,
+        grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
     ) -> tuple[NDArray[np.float64], str]:
         elev = (
             np.full(lat.shape, np.nan) if given is None else np.asarray(given, np.float64).ravel()
@@ -339,7 +421,10 @@ class Bundle:
             return elev, "given"
         src = "model orography"
         elev = elev.copy()
-        elev[missing] = self.model_elevation(lat[missing], lon[missing])
+        if grid is not None:
+            elev[missing] = self.model_elevation(*grid, grid=True).ravel()[missing]
+        else:
+            elev[missing] = self.model_elevation(lat[missing], lon[missing])
         still = ~np.isfinite(elev)
         if still.any():
             elev[still] = self.normalisation["elevation"].mean

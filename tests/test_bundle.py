@@ -123,3 +123,22 @@ def test_predict_batch_matches_one_query_at_a_time(tmp_path) -> None:
         np.testing.assert_allclose(p.variance, alone.variance, rtol=1e-4)
         np.testing.assert_array_equal(p.in_domain, alone.in_domain)
     assert not batched[-1].in_domain.any() and batched[0].in_domain.all()
+
+
+def test_grid_targets_read_out_separably_equal_points(tmp_path) -> None:
+    """A [n_lat, n_lon] meshgrid of targets takes the separable path; the same targets
+    flattened take the point path; both give the same numbers, alone and batched with
+    grids of other sizes (axes padded, then cropped)."""
+    from pipelines.bundle import Query, _grid_axes
+
+    b = load_bundle(make_bundle(tmp_path))
+    lat, lon = np.meshgrid(np.linspace(50.3, 57.1, 23), np.linspace(-9, 1.5, 31), indexing="ij")
+    assert _grid_axes(lat.shape, lat.ravel(), lon.ravel()) is not None
+    assert _grid_axes(lat.shape, lon.ravel(), lat.ravel()) is None
+    rng = np.random.default_rng(1)
+    s = (rng.uniform(51, 56, 12), rng.uniform(-7, 0, 12), rng.uniform(275, 285, 12))
+    grid = b.predict_batch([Query(*s, lat, lon), Query(*s, lat[:9, :5], lon[:9, :5])])
+    points = b.predict_batch([Query(*s, lat.ravel(), lon.ravel())])[0]
+    np.testing.assert_allclose(grid[0].mean.ravel(), points.mean, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(grid[0].variance.ravel(), points.variance, rtol=1e-4)
+    np.testing.assert_allclose(grid[1].mean, grid[0].mean[:9, :5], rtol=0, atol=1e-4)
