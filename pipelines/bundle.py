@@ -32,6 +32,7 @@ from torch import nn
 import models
 from models.checkpoint import CheckpointError
 from models.convcnp import ConvCNP
+from models.cost import forward_macs
 from models.setconv import TargetAxes
 
 from .grid import wrap_longitude
@@ -236,14 +237,29 @@ class Bundle:
         return self.predict_batch([query])[0]
 
     def grid_cells(self, query: Query) -> int:
-        """Cells of the internal grid the model computes on for ``query`` (0: no grid).
+        """Cells of the internal grid the model computes on for ``query`` (0: no grid)."""
+        return self.cost(query)[1]
+
+    def cost(self, query: Query) -> tuple[float, int]:
+        """(estimated multiply-adds, internal grid cells) of ``query`` run alone.
 
         Cheap (no elevation filling, no model call): lets callers refuse queries whose
         stations and targets span too large an area before any memory is spent on them.
         """
         c = _Coordinates.of(query)
-        window = self._window(self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon))
-        return math.prod(window[1]) if window else 0
+        xc = self._points(c.s_lat, c.s_lon)
+        grid = c.grid if isinstance(self.model, ConvCNP) else None
+        if grid is None:
+            xt = self._points(c.t_lat, c.t_lon)
+            targets: int | tuple[int, ...] = len(c.t_lat)
+        else:
+            lat, lon = grid
+            xt = self._points(np.array([lat.min(), lat.max()]), np.array([lon.min(), lon.max()]))
+            targets = (len(lat), len(lon))
+        window = self._window(xc, xt)
+        shape = window[1] if window else None
+        macs = forward_macs(self.model, len(c.s_lat), shape, targets)
+        return macs, math.prod(shape) if shape else 0
 
     def _points(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> torch.Tensor:
         """``[n, 2]`` float32 (lat, lon) on the model's device."""

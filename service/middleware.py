@@ -1,9 +1,11 @@
-"""Request ids, access logs and the body-size limit, as one pure ASGI middleware.
+"""Request ids, access logs, authentication and the body-size limit, as one pure ASGI
+middleware.
 
 Each request gets an id (the client's ``X-Request-ID`` when it is short and plain, else a
 new one), visible as ``request.state.request_id``, in every log line written while the
-request runs, and in the ``X-Request-ID`` response header. Bodies over ``max_body_bytes``
-are refused with 413 before anything parses them.
+request runs, and in the ``X-Request-ID`` response header. With API keys configured, a
+request to ``/v1/...`` without a valid ``X-API-Key`` is answered 401 before its body is
+read. Bodies over ``max_body_bytes`` are refused with 413 before anything parses them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
+from .errors import Unauthorized, error_response
+from .state import key_is_valid
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -30,8 +33,10 @@ class RequestIdFilter(logging.Filter):
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, api_keys: frozenset[str] = frozenset()
+    ) -> None:
+        self.app, self.max_body_bytes, self.api_keys = app, max_body_bytes, api_keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,9 +58,21 @@ class RequestContext:
             await send(message)
 
         try:
+            if (
+                self.api_keys
+                and scope["path"].startswith("/v1/")
+                and not key_is_valid(
+                    headers.get(b"x-api-key", b"").decode("latin-1"), self.api_keys
+                )
+            ):
+                detail = "a valid X-API-Key header is required"
+                response = error_response(401, detail, rid, headers=Unauthorized.headers)
+                await response(scope, receive, send_with_id)
+                return
             body = await self._read_body(headers, receive)
             if body is None:
-                detail = f"request body over the limit of {self.max_body_bytes} bytes"
+                msg = f"request body over the limit of {self.max_body_bytes} bytes (max_body_bytes)"
+                detail = [{"loc": ["body"], "msg": msg, "type": "limit_exceeded"}]
                 await error_response(413, detail, rid)(scope, receive, send_with_id)
                 return
             await self.app(scope, _replay(body, receive), send_with_id)
