@@ -490,6 +490,8 @@ def save_bundle(
 
 
 def _validate_metadata(meta: dict[str, Any], model: nn.Module) -> None:
+    if not isinstance(meta, dict):
+        raise BundleError("bundle metadata must be a JSON object")
     if meta.get("kind") != BUNDLE_KIND or meta.get("bundle_version") != BUNDLE_VERSION:
         raise BundleError("not an equigrid model bundle (metadata.kind/bundle_version)")
     norm = meta.get("normalisation")
@@ -515,7 +517,15 @@ def _validate_metadata(meta: dict[str, Any], model: nn.Module) -> None:
         raise BundleError("a temperature bundle needs a model with dim_x=2 (lat, lon) and dim_y=1")
     dom = meta.get("domain")
     if dom is not None and (
-        not isinstance(dom, list) or len(dom) != 2 or any(len(p) != 2 or p[0] >= p[1] for p in dom)
+        not isinstance(dom, list)
+        or len(dom) != 2
+        or any(
+            not isinstance(p, list)
+            or len(p) != 2
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p)
+            or p[0] >= p[1]
+            for p in dom
+        )
     ):
         raise BundleError(f"bad domain box {dom!r}")
 
@@ -533,7 +543,12 @@ def load_bundle(directory: str | Path | None = None, device: str | torch.device 
     except (RuntimeError, OSError) as e:  # e.g. a CUDA device that is not there
         raise BundleError(f"cannot load {d} on {device}: {str(e).splitlines()[0]}") from None
     meta = doc.get("metadata", {})
-    _validate_metadata(meta, model)
+    try:
+        _validate_metadata(meta, model)
+    except BundleError:
+        raise
+    except Exception as e:  # a malformed value where a list, number or object belongs
+        raise BundleError(f"{d}: malformed bundle metadata ({type(e).__name__}: {e})") from None
     return Bundle(
         model=model,
         path=d,

@@ -23,6 +23,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,15 +169,22 @@ class _Progress:
     stopped_early: bool = False
 
 
+class TrainingStateError(ValueError):
+    """No readable training state (every snapshot is missing or corrupt)."""
+
+
 class _StateDir:
-    """``run_dir/state``: ``state.json`` (written last) naming its tensor files."""
+    """``run_dir/state``: ``state.json`` (written last) naming its tensor files, and
+    ``state.prev.json``, the snapshot before it. Loading falls back to the previous snapshot
+    when the newest is unreadable (a crash mid-write, a corrupt file)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.json = root / "state.json"
+        self.prev = root / "state.prev.json"
 
     def exists(self) -> bool:
-        return self.json.is_file()
+        return self.json.is_file() or self.prev.is_file()
 
     def save(
         self,
@@ -204,24 +212,63 @@ class _StateDir:
             "optimizer": opt_doc,
             "config": config.model_dump(),
         }
+        previous = self._doc(self.json)
+        if previous is not None and previous.get("tensors") != name:
+            text_prev = json.dumps(previous, indent=1)
+            atomic_write(self.prev, lambda p: Path(p).write_text(text_prev + "\n"))
         text = json.dumps(doc, indent=1)
         atomic_write(self.json, lambda p: Path(p).write_text(text + "\n"))
         keep = {name, doc["best"]}
+        older = self._doc(self.prev)
+        if older is not None:
+            keep |= {older.get("tensors"), older.get("best")}
         for f in self.root.glob("*.safetensors"):
             if f.name not in keep:
                 f.unlink(missing_ok=True)
 
+    @staticmethod
+    def _doc(path: Path) -> dict[str, Any] | None:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
     def load(
         self, model: nn.Module, opt: torch.optim.Optimizer
     ) -> tuple[_Progress, dict[str, Tensor], dict[str, Tensor] | None]:
-        doc = json.loads(self.json.read_text())
-        if doc.get("version") != STATE_VERSION:
-            raise ValueError(f"{self.json}: unsupported training state version")
-        tensors = load_file(str(self.root / doc["tensors"]))
+        """The newest readable snapshot (newest first, then the previous one)."""
+        errors = []
+        for path in (self.json, self.prev):
+            if not path.is_file():
+                continue
+            try:
+                return self._load(path, model, opt)
+            except Exception as e:  # any corruption: JSON, safetensors, shapes, fields
+                first = (str(e).splitlines() or [type(e).__name__])[0]
+                errors.append(f"{path.name}: {first}")
+                if path == self.json:
+                    print(
+                        f"warning: newest training state unreadable ({first}); "
+                        f"trying the previous snapshot",
+                        file=sys.stderr,
+                    )
+        raise TrainingStateError(
+            f"{self.root}: no readable training state ({'; '.join(errors) or 'none found'}); "
+            "remove the directory to start afresh"
+        )
+
+    def _load(
+        self, path: Path, model: nn.Module, opt: torch.optim.Optimizer
+    ) -> tuple[_Progress, dict[str, Tensor], dict[str, Tensor] | None]:
+        doc = json.loads(path.read_text())
+        if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
+            raise ValueError("unsupported training state version")
+        tensors = load_file(str(self.root / str(doc["tensors"])))
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         opt.load_state_dict(_unflatten_optimizer(tensors, doc["optimizer"]))
         rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
-        best = load_file(str(self.root / doc["best"])) if doc.get("best") else None
+        best = load_file(str(self.root / str(doc["best"]))) if doc.get("best") else None
         return _Progress(**doc["progress"]), rng, best
 
 

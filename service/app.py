@@ -27,7 +27,8 @@ from pipelines.bundle import Bundle, Query, load_bundle
 
 from . import errors, openapi
 from .batching import BatchMetrics, Scheduler
-from .middleware import RequestContext, RequestIdFilter
+from .memory import limit_arenas
+from .middleware import RequestContext, RequestIdFilter, configure_logging
 from .routers import grid, health, model, points
 from .settings import Settings
 from .state import ServiceState
@@ -46,6 +47,7 @@ def _warm_up_query(bundle: Bundle) -> Query:
 
 
 def _configure_torch(settings: Settings) -> None:
+    limit_arenas(2)  # freed memory goes back to the OS instead of idling in per-thread arenas
     torch.set_num_threads(settings.threads)
     if settings.torch_device.startswith("cuda"):
         # TF32 matmuls and convolutions where the GPU has them (Ampere and later)
@@ -143,5 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (several workers): settings from ``EQUIGRID_*``."""
-    return create_app(Settings())
+    """Factory for ``uvicorn --factory`` (several workers): settings from ``EQUIGRID_*``;
+    each worker process configures its own logging (spawned processes inherit none)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

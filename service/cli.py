@@ -7,7 +7,6 @@ on stderr and exit status 2.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +16,7 @@ import typer
 if TYPE_CHECKING:
     from .settings import Settings
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+WORKER_HEALTHCHECK_S = 120
 
 
 def _env_for_workers(settings: Settings) -> dict[str, str]:
@@ -43,6 +42,12 @@ def serve(
         int | None, typer.Option(help="[default: 8 on CUDA, 1 on CPU]")
     ] = None,
     batch_wait_ms: Annotated[float | None, typer.Option(help="[default: 2]")] = None,
+    max_cost_gmac: Annotated[
+        float | None, typer.Option(help="most estimated work per request, 1e9 MACs [default: 200]")
+    ] = None,
+    request_timeout_s: Annotated[
+        float | None, typer.Option(help="deadline per request, seconds [default: 60]")
+    ] = None,
     log_level: Annotated[str | None, typer.Option(help="[default: info]")] = None,
 ) -> None:
     """Serve station-to-grid temperature predictions over HTTP (settings: EQUIGRID_*)."""
@@ -52,7 +57,7 @@ def serve(
     from pipelines.bundle import BundleError, load_bundle
 
     from .app import create_app
-    from .middleware import RequestIdFilter
+    from .middleware import configure_logging
     from .settings import Settings
 
     flags: dict[str, Any] = {
@@ -63,6 +68,8 @@ def serve(
         "workers": workers,
         "batch_max_size": batch_max_size,
         "batch_wait_ms": batch_wait_ms,
+        "max_cost_gmac": max_cost_gmac,
+        "request_timeout_s": request_timeout_s,
         "log_level": log_level,
     }
     try:
@@ -76,10 +83,7 @@ def serve(
     except BundleError as e:
         typer.echo(f"equigrid serve: {e}", err=True)
         raise typer.Exit(2) from None
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    configure_logging(settings.log_level)
     common = {
         "host": settings.host,
         "port": settings.port,
@@ -90,11 +94,16 @@ def serve(
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
     else:
+        # each worker process imports service.app and builds its app (and loads its model)
+        # from these variables; uvicorn's factory mode calls app_from_env() per worker
         os.environ.update(_env_for_workers(settings))
         uvicorn.run(
             "service.app:app_from_env",
             factory=True,
             workers=settings.workers,
+            # a worker imports torch and loads its model before it answers the supervisor's
+            # pings; uvicorn's default 5 s kills slow starters on a busy machine (seen here)
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             **common,  # type: ignore[arg-type]
         )
 

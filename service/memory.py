@@ -26,6 +26,16 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
+M_ARENA_MAX = -8
+
+
+def limit_arenas(n: int = 2) -> bool:
+    """At most ``n`` malloc arenas (glibc makes one per thread otherwise, and memory freed
+    in one is not reused by another); True if glibc accepted it."""
+    lib = _libc()
+    return bool(lib.mallopt(M_ARENA_MAX, n)) if lib is not None else False
+
+
 def trim() -> bool:
     """Return free heap memory to the OS; True if glibc did release some."""
     lib = _libc()

@@ -26,6 +26,17 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("equigrid.service")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s pid %(process)d [%(request_id)s] %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """One log format with request ids, for the server process and every worker process."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST_ID.get()

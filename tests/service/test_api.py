@@ -398,6 +398,7 @@ def test_concurrent_requests_are_coalesced(app_settings: Settings) -> None:
 
 def _batch_count(c: TestClient) -> tuple[float, float]:
     lines = c.get("/metrics").text.splitlines()
+
     def total(name: str) -> float:
         return sum(float(ln.split()[-1]) for ln in lines if ln.startswith(name + "{"))
 
