@@ -420,3 +420,25 @@ def test_broken_bundle_stops_start_up(bundle_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(BundleError) as e, TestClient(app):
         pass
     assert "\n" not in str(e.value) and not app.state.equigrid.ready
+
+
+def test_netcdf_passes_the_cf_compliance_checker(client: TestClient, tmp_path: Path) -> None:
+    """IOOS compliance-checker, CF-1.10 (optional: install ``compliance-checker``)."""
+    pytest.importorskip("compliance_checker")
+    import subprocess
+    import sys
+
+    r = client.post(
+        "/v1/grid",
+        json=BODY | {"time": "2019-03-27T12:00:00Z"},
+        headers={"Accept": "application/x-netcdf"},
+    )
+    (tmp_path / "g.nc").write_bytes(r.content)
+    checker = Path(sys.executable).parent / "compliance-checker"
+    out = subprocess.run(
+        [str(checker), "--test", "cf:1.10", str(tmp_path / "g.nc")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0 and "All tests passed" in out.stdout, out.stdout

@@ -34,6 +34,7 @@ negative_data_rejection.expected-statuses = ["400", "406", "413", "415", "422"]
 mode = "all"
 """
 EXAMPLES = int(os.environ.get("EQUIGRID_FUZZ_EXAMPLES", "25"))
+REPORT = os.environ.get("EQUIGRID_FUZZ_REPORT")  # a file: one "METHOD PATH STATUS" per request
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
@@ -52,4 +53,7 @@ def api_schema(app: FastAPI) -> schemathesis.BaseSchema:
     derandomize=True,
 )
 def test_api_fuzz(case: schemathesis.Case) -> None:
-    case.call_and_validate(checks=ALL_CHECKS)
+    response = case.call_and_validate(checks=ALL_CHECKS)
+    if REPORT:
+        with open(REPORT, "a") as f:
+            f.write(f"{case.method} {case.path} {response.status_code}\n")
