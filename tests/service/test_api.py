@@ -442,3 +442,18 @@ def test_netcdf_passes_the_cf_compliance_checker(client: TestClient, tmp_path: P
         timeout=300,
     )
     assert out.returncode == 0 and "All tests passed" in out.stdout, out.stdout
+
+
+def test_grid_elevation_array(client: TestClient) -> None:
+    """Cell elevations in the request reach the model; a wrong shape is 422."""
+    base = grid(client).json()
+    shape = np.array(base["mean"]).shape
+    high = np.full(shape, 800.0).tolist()
+    r = grid(client, elevation_m=high)
+    assert r.status_code == 200, r.text
+    assert not np.allclose(r.json()["mean"], base["mean"], atol=1e-3)
+    partial = np.full(shape, 800.0, dtype=object)
+    partial[0, 0] = None
+    assert grid(client, elevation_m=partial.tolist()).status_code == 200
+    bad = grid(client, elevation_m=np.zeros((shape[0], shape[1] + 1)).tolist())
+    assert bad.status_code == 422 and "elevation_m must have the grid's shape" in bad.text
