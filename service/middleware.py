@@ -10,6 +10,7 @@ read. Bodies over ``max_body_bytes`` are refused with 413 before anything parses
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import re
@@ -19,6 +20,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import Unauthorized, error_response
+from .memory import trim
 from .state import key_is_valid
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -48,6 +50,11 @@ class RequestContext:
         self, app: ASGIApp, max_body_bytes: int, api_keys: frozenset[str] = frozenset()
     ) -> None:
         self.app, self.max_body_bytes, self.api_keys = app, max_body_bytes, api_keys
+        self.active = 0  # requests in flight
+
+    def _idle(self) -> None:
+        """The last request in flight has ended: give freed memory back (off the loop)."""
+        asyncio.get_running_loop().run_in_executor(None, trim)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,6 +66,7 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = rid
         token = REQUEST_ID.set(rid)
         start, status = time.perf_counter(), 500
+        self.active += 1
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -88,6 +96,9 @@ class RequestContext:
                 return
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:
+            self.active -= 1
+            if self.active == 0 and scope["path"].startswith("/v1/"):
+                self._idle()
             ms = 1000 * (time.perf_counter() - start)
             log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, ms)
             REQUEST_ID.reset(token)
