@@ -1,9 +1,9 @@
 """Resident memory of ``equigrid serve`` around a spike (a script, not a test).
 
 Starts the server on a loopback port, records its resident set size (all its processes)
-when idle after one request of each format (their libraries and caches load once), sends a bounded spike (200 x 200 grids from 1,000 stations as JSON, netCDF and
-PNG; a 600 x 600 grid; bodies refused for size or content), samples the peak, then waits and
-records it again.
+when idle after one request of each format (their libraries and caches load once), sends a
+bounded spike (200 x 200 grids from 1,000 stations as JSON, netCDF and PNG; a 600 x 600
+grid; a body refused for its size), samples the peak, then waits and records it again.
 
     python benchmarks/memory.py                      # this checkout
     python benchmarks/memory.py --repo ../main       # another checkout, same interpreter

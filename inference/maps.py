@@ -268,6 +268,7 @@ def _figure_height(extent: list[float], panels: int) -> float:
 
 def render_map(m: GriddedMap, out: str | Path | None = None, *, dpi: int = DPI) -> bytes:
     """The map as PNG bytes (also written to ``out`` when given)."""
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -280,12 +281,12 @@ def render_map(m: GriddedMap, out: str | Path | None = None, *, dpi: int = DPI) 
     map_h = _figure_height(extent, len(panels))
     foot_h = 0.35 + 0.16 * (notes.count("\n") + 1 if notes else 0)
     fig = Figure(figsize=(WIDTH_IN, map_h + foot_h), dpi=dpi, layout="constrained")
-    top, foot = fig.subfigures(2, 1, height_ratios=[map_h, foot_h])
+    top, foot = np.asarray(fig.subfigures(2, 1, height_ratios=[map_h, foot_h])).ravel()
     axes = top.subplots(1, len(panels), squeeze=False)[0]
     for ax, (values, label, cmap, coloured) in zip(axes, panels, strict=True):
         _panel(top, ax, m, np.asarray(values, np.float64), label, cmap, extent, coloured)
     top.suptitle(f"{m.title} — {_time_text(m.time)}", fontsize=12)
-    handles = []
+    handles: list[Artist] = []
     if m.in_domain is not None and not m.in_domain.all():
         handles.append(
             Patch(

@@ -84,15 +84,16 @@ class RequestContext:
                     headers.get(b"x-api-key", b"").decode("latin-1"), self.api_keys
                 )
             ):
-                detail = "a valid X-API-Key header is required"
-                response = error_response(401, detail, rid, headers=Unauthorized.headers)
+                response = error_response(
+                    401, "a valid X-API-Key header is required", rid, headers=Unauthorized.headers
+                )
                 await response(scope, receive, send_with_id)
                 return
             body = await self._read_body(headers, receive)
             if body is None:
                 msg = f"request body over the limit of {self.max_body_bytes} bytes (max_body_bytes)"
-                detail = [{"loc": ["body"], "msg": msg, "type": "limit_exceeded"}]
-                await error_response(413, detail, rid)(scope, receive, send_with_id)
+                too_large = [{"loc": ["body"], "msg": msg, "type": "limit_exceeded"}]
+                await error_response(413, too_large, rid)(scope, receive, send_with_id)
                 return
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:

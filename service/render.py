@@ -105,7 +105,7 @@ def to_npz(g: dict[str, Any]) -> bytes:
         "notes": np.array(list(g["notes"]), dtype=str),
     }
     buf = io.BytesIO()
-    np.savez(buf, allow_pickle=False, **arrays)  # type: ignore[arg-type]
+    np.savez(buf, allow_pickle=False, **arrays)
     return buf.getvalue()
 
 

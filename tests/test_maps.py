@@ -30,7 +30,7 @@ def test_shipped_world_has_coastlines_and_borders() -> None:
 
 def _map(in_domain: np.ndarray | None, notes: tuple[str, ...] = ()) -> GriddedMap:
     lat, lon = np.linspace(46.2, 47.2, 21), np.linspace(10.3, 12.6, 47)
-    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    la = np.meshgrid(lat, lon, indexing="ij")[0]
     return GriddedMap(
         lat,
         lon,

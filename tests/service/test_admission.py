@@ -111,7 +111,7 @@ def test_health_answers_while_a_large_body_is_parsed(app_settings: Settings) -> 
             "stations": [{"lat": 52 + i * 1e-5, "lon": 0.0, "value": 300.0} for i in range(200_000)]
         }
 
-        async def scenario() -> tuple[int, float]:
+        async def scenario(app: FastAPI, big: dict) -> tuple[int, float]:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as ac:
                 post = asyncio.ensure_future(ac.post("/v1/grid", json=big))
@@ -124,7 +124,7 @@ def test_health_answers_while_a_large_body_is_parsed(app_settings: Settings) -> 
                     await asyncio.sleep(0.01)
                 return (await post).status_code, worst
 
-        status, worst = asyncio.run(scenario())
+        status, worst = asyncio.run(scenario(app, big))
         assert status == 422  # 300 degC is implausible
         assert worst < 0.5, worst
 
