@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from pipelines.bundle import Bundle, Query, load_bundle
+from pipelines.bundle import Bundle, Prediction, Query, load_bundle
 
 from . import errors, openapi
 from .batching import BatchMetrics, Scheduler
@@ -51,9 +51,25 @@ def _configure_torch(settings: Settings) -> None:
     torch.set_num_threads(settings.threads)
     if settings.torch_device.startswith("cuda"):
         # TF32 matmuls and convolutions where the GPU has them (Ampere and later)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+        tf32 = settings.precision in ("tf32", "bf16")
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cudnn.benchmark = True
+
+
+def _predict_fn(
+    predict: Callable[[Sequence[Query]], list[Prediction]], settings: Settings
+) -> Callable[[Sequence[Query]], list[Prediction]]:
+    """``predict``, under bf16 autocast when asked for on CUDA (autocast is per thread, so
+    it is entered in the lane thread that calls this)."""
+    if settings.precision != "bf16" or not settings.torch_device.startswith("cuda"):
+        return predict
+
+    def bf16(queries: Sequence[Query]) -> list[Prediction]:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return predict(queries)
+
+    return bf16
 
 
 @asynccontextmanager
@@ -63,7 +79,7 @@ async def _serve_model(app: FastAPI) -> AsyncIterator[None]:
     _configure_torch(s)
     bundle = await asyncio.to_thread(load_bundle, s.model, s.torch_device)
     scheduler = Scheduler(
-        bundle.predict_batch,
+        _predict_fn(bundle.predict_batch, s),
         max_size=s.batch_size,
         wait_s=s.batch_wait_ms / 1000,
         small_cost=s.small_cost_gmac,

@@ -48,6 +48,9 @@ def serve(
     request_timeout_s: Annotated[
         float | None, typer.Option(help="deadline per request, seconds [default: 60]")
     ] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="CUDA: fp32, tf32 or bf16 [default: tf32]")
+    ] = None,
     log_level: Annotated[str | None, typer.Option(help="[default: info]")] = None,
 ) -> None:
     """Serve station-to-grid temperature predictions over HTTP (settings: EQUIGRID_*)."""
@@ -70,6 +73,7 @@ def serve(
         "batch_wait_ms": batch_wait_ms,
         "max_cost_gmac": max_cost_gmac,
         "request_timeout_s": request_timeout_s,
+        "precision": precision,
         "log_level": log_level,
     }
     try:

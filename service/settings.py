@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field, field_validator
@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=None, ge=1, description="requests per model call; None: 8 on CUDA, 1 on CPU"
     )
     batch_wait_ms: float = Field(default=2.0, ge=0, description="how long a batch waits to fill")
+    precision: Literal["fp32", "tf32", "bf16"] = Field(
+        default="tf32",
+        description="CUDA only: tf32 matmuls/convolutions (Ampere+), or bf16 autocast of the "
+        "model (faster, ~1e-2 K differences); CPU always computes in fp32",
+    )
     log_level: str = "info"
 
     @field_validator("api_keys", mode="before")
