@@ -65,7 +65,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = os.environ | {"PYTHONPATH": str(args.repo.resolve())}
-    cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "cli", "serve", "--port", str(port)]
     cmd += ["--device", "cpu", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, cwd=args.repo)
     base = f"http://127.0.0.1:{port}"

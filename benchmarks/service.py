@@ -41,7 +41,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines.bundle import DEFAULT_BUNDLE, Stats, save_bundle  # noqa: E402
+from inference.bundle import DEFAULT_BUNDLE, save_bundle  # noqa: E402
+from inference.normalisation import Stats  # noqa: E402
 
 DOMAIN = [[50.0, 58.0], [-10.0, 2.0]]
 GLOBAL = {
@@ -193,7 +194,7 @@ def start(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--model", str(model)]
+    cmd = [sys.executable, "-m", "cli", "serve", "--model", str(model)]
     cmd += ["--port", str(port), "--device", device, "--log-level", "warning"]
     cmd += ["--workers", str(workers)]
     if batch:

@@ -21,8 +21,8 @@ from torch import Tensor, nn
 from torch.distributions import Normal
 
 from .fixed_inputs import FixedInputs
-from .grid import GridWindow, lattice_window
 from .gridded_aux import GriddedAux
+from .lattice import LatticeWindow, lattice_window
 from .likelihood import GaussianLikelihood
 from .setconv import SetConvDecoder, SetConvEncoder, TargetAxes
 from .unet import UNet
@@ -70,7 +70,7 @@ class ConvCNP(nn.Module):
         no target ever sees the window's zero padding."""
         return self.cnn.receptive_radius + self.extra_margin
 
-    def window(self, xc: Tensor, xt: Tensor, mask_c: Tensor | None = None) -> GridWindow:
+    def window(self, xc: Tensor, xt: Tensor, mask_c: Tensor | None = None) -> LatticeWindow:
         """The lattice window this call computes on."""
         return lattice_window(
             [xc, xt], self.points_per_unit, self.margin, self.cnn.multiple, masks=[mask_c, None]
@@ -79,7 +79,7 @@ class ConvCNP(nn.Module):
     def _grid_fixed(
         self,
         module: FixedInputs,
-        window: GridWindow,
+        window: LatticeWindow,
         batch: int,
         device: torch.device,
         strict: bool,

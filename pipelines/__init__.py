@@ -1,1 +1,4 @@
-"""equigrid pipelines: ERA5 ingestion, task sampling, training, evaluation, batch gridding."""
+"""Offline stages (layer 2), one sub-package each: data, tasks, train, evaluate, batch.
+
+They stand on :mod:`inference` and :mod:`models`; the service never imports them.
+"""

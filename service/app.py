@@ -1,7 +1,7 @@
 """The app factory: ``create_app(settings)`` builds the API; the model is loaded once, in the
 lifespan handler, and warmed up before ``/readyz`` turns true.
 
-A missing, corrupt or incompatible bundle raises :class:`pipelines.bundle.BundleError` from
+A missing, corrupt or incompatible bundle raises :class:`inference.errors.BundleError` from
 the lifespan, so start-up fails and nothing is served half-loaded. ``/docs`` and ``/redoc``
 are served from assets shipped in ``service/static`` (no CDN).
 """
@@ -23,7 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from pipelines.bundle import Bundle, Prediction, Query, load_bundle
+from inference.bundle import Bundle, load_bundle
+from inference.predictor import BundlePredictor, Prediction, Query
 
 from . import errors, openapi
 from .batching import BatchMetrics, Scheduler
@@ -78,8 +79,9 @@ async def _serve_model(app: FastAPI) -> AsyncIterator[None]:
     s = state.settings
     _configure_torch(s)
     bundle = await asyncio.to_thread(load_bundle, s.model, s.torch_device)
+    predictor = BundlePredictor(bundle)
     scheduler = Scheduler(
-        _predict_fn(bundle.predict_batch, s),
+        _predict_fn(predictor.predict_batch, s),
         max_size=s.batch_size,
         wait_s=s.batch_wait_ms / 1000,
         small_cost=s.small_cost_gmac,
@@ -88,7 +90,7 @@ async def _serve_model(app: FastAPI) -> AsyncIterator[None]:
         metrics=state.metrics,
     )
     scheduler.start()
-    state.bundle, state.scheduler = bundle, scheduler
+    state.bundle, state.predictor, state.scheduler = bundle, predictor, scheduler
     try:
         warm = [scheduler.submit(_warm_up_query(bundle)) for _ in range(min(s.batch_size, 4))]
         await asyncio.gather(*warm)

@@ -1,7 +1,7 @@
 """Admission, lanes and request coalescing between the event loop and the model.
 
 A request reaches the model through one of two **lanes**, chosen by its estimated work
-(:meth:`pipelines.bundle.Bundle.cost`): the fast lane for requests up to
+(:meth:`inference.predictor.BundlePredictor.cost`): the fast lane for requests up to
 ``small_cost_gmac``, the slow lane for the rest. Each lane has its own bounded queue and its
 own model thread, so a long request occupies the slow lane's thread while small ones keep
 being answered by the fast lane's (torch releases the GIL; both threads share the cores).
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from pipelines.bundle import Prediction, Query
+from inference.predictor import Prediction, Query
 
 from .errors import DeadlineExceeded, Overloaded
 from .memory import trim

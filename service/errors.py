@@ -1,14 +1,17 @@
-"""Domain errors and the one table that maps them to HTTP responses.
+"""The service's errors and the one place that maps errors to HTTP responses.
 
-Every error body is ``{"detail": ..., "request_id": ...}``; validation errors keep FastAPI's
-list of ``{"loc", "msg", "type"}`` entries (without echoing the input back). Each error class
-carries its HTTP status; :data:`ERROR_RESPONSES` documents exactly the statuses the routes
-can return, so the OpenAPI document and the behaviour agree.
+Every domain error is an :class:`inference.errors.EquigridError` and carries its
+``http_status``; the service's own (authentication, negotiation, limits, admission,
+readiness) are subclasses of it too, so one handler answers them all. Every error body is
+``{"detail": ..., "request_id": ...}``; validation errors keep FastAPI's list of
+``{"loc", "msg", "type"}`` entries (without echoing the input back). :data:`ERROR_RESPONSES`
+documents exactly the statuses the routes can return, so the OpenAPI document and the
+behaviour agree.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,13 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipelines.bundle import BundleError
+from inference.errors import EquigridError
 
 
-class ServiceError(Exception):
-    """Base of the errors a request can end in; the subclass decides the HTTP status."""
+class ServiceError(EquigridError):
+    """Base of the errors only a request can end in; the subclass decides the HTTP status."""
 
-    http_status: ClassVar[int] = 500
     headers: dict[str, str] | None = None
 
 
@@ -122,15 +124,17 @@ def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any :class:`EquigridError`: its ``http_status``, its message (or location) as detail."""
+    assert isinstance(exc, EquigridError)
     detail: Any = str(exc)
     if isinstance(exc, Unprocessable):
         detail = exc.errors
     elif isinstance(exc, (InvalidRequest, TooLarge)):
         kind = "value_error" if isinstance(exc, InvalidRequest) else "limit_exceeded"
         detail = [{"loc": list(exc.loc), "msg": exc.msg, "type": kind}]
-    return error_response(exc.http_status, detail, _request_id(request), headers=exc.headers)
+    headers = exc.headers if isinstance(exc, ServiceError) else None
+    return error_response(exc.http_status, detail, _request_id(request), headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -151,15 +155,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.detail, _request_id(request), headers=exc.headers)
 
 
-async def _bundle_error(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(503, str(exc), _request_id(request))
-
-
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(EquigridError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(BundleError, _bundle_error)
 
 
 def _err(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:

@@ -4,7 +4,6 @@ the warnings users need and the response fields every prediction endpoint shares
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +12,14 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from starlette.concurrency import run_in_threadpool
 
-from pipelines.bundle import Bundle, Prediction, Query, wrap_longitude
-from pipelines.cf import UNITS
+from inference.bundle import Bundle
+from inference.coords import wrap_longitude
+from inference.predictor import Prediction, Query
+from inference.stations import Stations
+from inference.units import from_kelvin, variance_units
 
 from .errors import NotAcceptable, TooLarge
-from .schemas import KELVIN_OFFSET, StationsRequest
+from .schemas import StationsRequest
 from .state import Ready
 
 JSON, NETCDF, PNG, NPZ = (
@@ -69,7 +71,7 @@ def admit(ready: Ready, query: Query) -> float:
 
     Runs in a worker thread: it touches the model's device (window computation)."""
     s = ready.settings
-    macs, cells = ready.bundle.cost(query)
+    macs, cells = ready.predictor.cost(query)
     if cells > s.max_internal_cells:
         raise TooLarge(
             ("body",),
@@ -89,7 +91,7 @@ def admit(ready: Ready, query: Query) -> float:
 
 async def run(
     ready: Ready,
-    stations: Mapping[str, NDArray[np.float64]],
+    stations: Stations,
     target_lat: NDArray[np.float64],
     target_lon: NDArray[np.float64],
     target_elevation: NDArray[np.float64] | None,
@@ -98,12 +100,12 @@ async def run(
 ) -> Outcome:
     """Admit, queue and run one prediction (K); ``grid`` gives the target axes of a grid."""
     query = Query(
-        stations["lat"],
-        stations["lon"],
-        stations["value_k"],
+        stations.lat,
+        stations.lon,
+        stations.value_k,
         target_lat,
         target_lon,
-        station_elevation=stations["elevation_m"],
+        station_elevation=stations.elevation_m,
         target_elevation=target_elevation,
         equivariant_only=equivariant_only,
     )
@@ -166,7 +168,7 @@ def _uninformed(
 def warnings(
     bundle: Bundle,
     pred: Prediction,
-    stations: Mapping[str, NDArray[np.float64]],
+    stations: Stations,
     t_lat: NDArray[np.float64],
     t_lon: NDArray[np.float64],
     grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
@@ -177,7 +179,7 @@ def warnings(
     n = pred.in_domain.size
     reach = reach_deg(bundle)
     if reach is not None:
-        far = _uninformed(stations["lat"], stations["lon"], t_lat, t_lon, grid, reach)
+        far = _uninformed(stations.lat, stations.lon, t_lat, t_lon, grid, reach)
         k = int(far.sum())
         if k == n:
             notes.append(
@@ -205,7 +207,7 @@ def warnings(
             "equivariant component"
         )
     src = pred.elevation_source
-    if src == "none" and np.isfinite(stations["elevation_m"]).any():
+    if src == "none" and np.isfinite(stations.elevation_m).any():
         notes.append("elevation not used: this model takes no point-wise elevation")
     elif "training mean" in src:
         notes.append(
@@ -213,11 +215,6 @@ def warnings(
             "orography covers the targets: the training mean elevation stood in"
         )
     return notes
-
-
-def variance_units(units: str) -> str:
-    """The UDUNITS spelling of the request's units squared (the same in JSON and netCDF)."""
-    return UNITS[units][1]
 
 
 def prediction_fields(
@@ -237,7 +234,7 @@ def prediction_fields(
         "time": body.time,
         "equivariant_only": body.equivariant_only,
         "model": {"name": b.name, "version": b.version, "sha256": b.sha256},
-        "mean": pred.mean - KELVIN_OFFSET[body.units],
+        "mean": from_kelvin(pred.mean, body.units),
         "variance": pred.variance,
         "in_domain": pred.in_domain,
         "cost_gmac": round(out.cost_gmac, 4),

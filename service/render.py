@@ -19,8 +19,11 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from inference.cf import cf_dataset
 from inference.maps import GriddedMap, StationsOnMap, render_map
-from pipelines.cf import GridSpec, cf_dataset
+from inference.stations import Stations
+from inference.targets import TargetGrid
+from inference.units import from_kelvin
 
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
@@ -47,7 +50,7 @@ def to_netcdf(g: dict[str, Any]) -> bytes:
 
     Coordinates carry no ``_FillValue`` (CF 2.5.1); the notes are global attributes.
     """
-    grid = GridSpec.from_axes(g["lat"], g["lon"])
+    grid = TargetGrid.from_axes(g["lat"], g["lon"])
     model = g["model"]
     notes = list(g["notes"])
     ds = cf_dataset(
@@ -109,10 +112,8 @@ def to_npz(g: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def to_png(g: dict[str, Any], stations: dict[str, NDArray[np.float64]]) -> bytes:
+def to_png(g: dict[str, Any], stations: Stations) -> bytes:
     """Mean and standard deviation maps with the stations, coastlines and borders."""
-    from .schemas import KELVIN_OFFSET
-
     model = g["model"]
     m = GriddedMap(
         lat=np.asarray(g["lat"], np.float64),
@@ -123,7 +124,7 @@ def to_png(g: dict[str, Any], stations: dict[str, NDArray[np.float64]]) -> bytes
         units=g["units"],
         time=g["time"],
         stations=StationsOnMap(
-            stations["lat"], stations["lon"], stations["value_k"] - KELVIN_OFFSET[g["units"]]
+            stations.lat, stations.lon, from_kelvin(stations.value_k, g["units"])
         ),
         notes=list(g["notes"]),
         title=f"equigrid {model['name']} {model['version']}",

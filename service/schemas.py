@@ -1,10 +1,12 @@
 """Request and response schemas, one per use, with the field limits that do not depend on
-settings (the per-deployment maxima are added to the OpenAPI document by
+settings (the per-deployment maxima are written into the OpenAPI document by
 :mod:`service.openapi` and checked by :mod:`service.body` before validation).
 
 Types are strict: JSON numbers only where numbers are expected (no ``false`` for a latitude,
 no ``0`` for a boolean), strings only for strings. Rules stated here, as the API promises
-them (the cross-field ones also in the request schemas' descriptions):
+them (the cross-field ones also in the request schemas' descriptions); the station rules
+are those of every station source, applied by converting the request into
+:func:`inference.stations.validate_stations`:
 
 - temperatures must lie in a plausible range: -90..60 degC, i.e. 183.15..333.15 K;
 - latitude in [-90, 90], longitude in [-180, 360] (both conventions; wrapped internally);
@@ -12,29 +14,24 @@ them (the cross-field ones also in the request schemas' descriptions):
   must agree within 0.1 K; agreeing duplicates are averaged into one station, conflicting
   ones are refused with 422;
 - grid axes must be strictly increasing; a bbox needs west < east, south < north, and
-  spans at most 360 deg of longitude.
+  spans at most 360 deg of longitude (:mod:`inference.targets`).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from pipelines.bundle import wrap_longitude
-from pipelines.cf import GridSpec as TargetGrid
-from pipelines.cf import bbox_counts
+from inference.errors import GridError, StationError
+from inference.stations import Stations, validate_stations
+from inference.targets import TargetGrid, bbox_counts, check_axes, check_bbox
+from inference.units import to_kelvin
 
-Units = Literal["degC", "K"]
-KELVIN_OFFSET = {"degC": 273.15, "K": 0.0}
-PLAUSIBLE_K = (183.15, 333.15)
-DUPLICATE_TOLERANCE_K = 0.1
-POSITION_DECIMALS = 6
+Units = Literal["degC", "K"]  # the values of inference.units.TemperatureUnit
 
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=360, allow_inf_nan=False)]
@@ -65,14 +62,6 @@ class Target(_Strict):
     id: str | None = Field(default=None, max_length=64)
 
 
-def _positions(lat: list[float], lon: list[float]) -> list[tuple[float, float]]:
-    wrapped = wrap_longitude(np.asarray(lon, dtype=np.float64))
-    return [
-        (round(a, POSITION_DECIMALS), round(float(o), POSITION_DECIMALS))
-        for a, o in zip(lat, wrapped, strict=True)
-    ]
-
-
 CROSS_FIELD_RULES = (
     "Rules across fields (refused with 422 naming the field): every station value lies in "
     "the plausible range of the request's units (-90..60 degC, 183.15..333.15 K); stations "
@@ -97,51 +86,27 @@ class StationsRequest(_Strict):
     )
     equivariant_only: bool = Field(default=False, description="use only the equivariant component")
 
+    _stations: Stations | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
-    def _plausible_and_consistent(self) -> StationsRequest:
-        lo, hi = (v - KELVIN_OFFSET[self.units] for v in PLAUSIBLE_K)
-        for i, s in enumerate(self.stations):
-            if not lo <= s.value <= hi:
-                raise ValueError(
-                    f"stations[{i}].value = {s.value} is outside the plausible range "
-                    f"[{lo:g}, {hi:g}] for units {self.units}"
-                )
-        first: dict[tuple[float, float], int] = {}
-        pos = _positions([s.lat for s in self.stations], [s.lon for s in self.stations])
-        for i, p in enumerate(pos):
-            j = first.setdefault(p, i)
-            if abs(self.stations[j].value - self.stations[i].value) > DUPLICATE_TOLERANCE_K:
-                raise ValueError(
-                    f"stations[{j}] and stations[{i}] share the position {p} but their values "
-                    f"differ by more than {DUPLICATE_TOLERANCE_K} K"
-                )
+    def _valid_stations(self) -> StationsRequest:
+        values = np.array([s.value for s in self.stations], dtype=np.float64)
+        try:
+            self._stations = validate_stations(
+                [s.lat for s in self.stations],
+                [s.lon for s in self.stations],
+                to_kelvin(values, self.units),
+                [np.nan if s.elevation_m is None else s.elevation_m for s in self.stations],
+                units=self.units,
+            )
+        except StationError as e:
+            raise ValueError(str(e)) from None
         return self
 
-    def station_arrays(self) -> dict[str, NDArray[np.float64]]:
-        """Stations merged by position (agreeing duplicates averaged), values in K.
-
-        Keys: ``lat``, ``lon``, ``value_k``, ``elevation_m`` (NaN where not given).
-        """
-        groups: dict[tuple[float, float], list[Station]] = {}
-        pos = _positions([s.lat for s in self.stations], [s.lon for s in self.stations])
-        for p, s in zip(pos, self.stations, strict=True):
-            groups.setdefault(p, []).append(s)
-
-        def mean(vals: list[float | None]) -> float:
-            known = [v for v in vals if v is not None]
-            return sum(known) / len(known) if known else math.nan
-
-        rows = [
-            (g[0].lat, g[0].lon, mean([s.value for s in g]), mean([s.elevation_m for s in g]))
-            for g in groups.values()
-        ]
-        lat, lon, val, elev = (np.array(c, dtype=np.float64) for c in zip(*rows, strict=True))
-        return {
-            "lat": lat,
-            "lon": lon,
-            "value_k": val + KELVIN_OFFSET[self.units],
-            "elevation_m": elev,
-        }
+    def station_set(self) -> Stations:
+        """The validated stations (agreeing duplicates averaged), values in K."""
+        assert self._stations is not None
+        return self._stations
 
 
 class GridSpec(_Strict):
@@ -156,24 +121,19 @@ class GridSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_form(self) -> GridSpec:
-        if self.bbox is not None:
-            if self.resolution_deg is None or self.lat is not None or self.lon is not None:
-                raise ValueError("give bbox with resolution_deg, and not lat/lon axes")
-            west, south, east, north = self.bbox
-            if west >= east:
-                raise ValueError(f"bbox west ({west}) must be less than east ({east})")
-            if south >= north:
-                raise ValueError(f"bbox south ({south}) must be less than north ({north})")
-            if east - west > 360:
-                raise ValueError("bbox spans more than 360 degrees of longitude")
-        elif self.lat is not None and self.lon is not None:
-            if self.resolution_deg is not None:
-                raise ValueError("resolution_deg goes with bbox, not with lat/lon axes")
-            for name, axis in (("lat", self.lat), ("lon", self.lon)):
-                if any(b <= a for a, b in itertools.pairwise(axis)):
-                    raise ValueError(f"grid.{name} must be strictly increasing")
-        else:
-            raise ValueError("grid needs bbox + resolution_deg, or both lat and lon")
+        try:
+            if self.bbox is not None:
+                if self.resolution_deg is None or self.lat is not None or self.lon is not None:
+                    raise ValueError("give bbox with resolution_deg, and not lat/lon axes")
+                check_bbox(*self.bbox, self.resolution_deg)
+            elif self.lat is not None and self.lon is not None:
+                if self.resolution_deg is not None:
+                    raise ValueError("resolution_deg goes with bbox, not with lat/lon axes")
+                check_axes(self.lat, self.lon)
+            else:
+                raise ValueError("grid needs bbox + resolution_deg, or both lat and lon")
+        except GridError as e:
+            raise ValueError(str(e)) from None
         return self
 
     def _counts(self) -> tuple[float, float]:
@@ -196,7 +156,7 @@ class GridSpec(_Strict):
 
 
 class GridRequest(StationsRequest):
-    __doc__ = "Stations in, a gridded field out." + " " + CROSS_FIELD_RULES + GRID_RULES
+    __doc__ = "Stations in, a gridded field out. " + CROSS_FIELD_RULES + GRID_RULES
 
     grid: GridSpec
     elevation_m: list[list[Elevation | None]] | None = Field(
@@ -225,7 +185,7 @@ class GridRequest(StationsRequest):
 
 
 class PointsRequest(StationsRequest):
-    __doc__ = "Stations in, predictions at target points out." + " " + CROSS_FIELD_RULES
+    __doc__ = "Stations in, predictions at target points out. " + CROSS_FIELD_RULES
 
     targets: list[Target] = Field(min_length=1)
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 
-from pipelines.bundle import Bundle
+from inference.bundle import Bundle
+from inference.predictor import BundlePredictor
 
 from .batching import BatchMetrics, Scheduler
 from .errors import NotReady
@@ -20,6 +21,7 @@ class ServiceState:
     settings: Settings
     metrics: BatchMetrics
     bundle: Bundle | None = None
+    predictor: BundlePredictor | None = None
     scheduler: Scheduler | None = None
     ready: bool = False
 
@@ -30,6 +32,7 @@ class Ready:
 
     settings: Settings
     bundle: Bundle
+    predictor: BundlePredictor
     scheduler: Scheduler
 
 
@@ -39,9 +42,14 @@ def get_state(request: Request) -> ServiceState:
 
 
 def get_ready(state: ServiceState = Depends(get_state)) -> Ready:
-    if not state.ready or state.bundle is None or state.scheduler is None:
+    if (
+        not state.ready
+        or state.bundle is None
+        or state.predictor is None
+        or state.scheduler is None
+    ):
         raise NotReady("the model is not loaded and warmed up yet")
-    return Ready(state.settings, state.bundle, state.scheduler)
+    return Ready(state.settings, state.bundle, state.predictor, state.scheduler)
 
 
 def key_is_valid(given: str | None, keys: Iterable[str]) -> bool:

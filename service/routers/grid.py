@@ -47,7 +47,7 @@ async def grid(request: Request, ready: Ready = Depends(get_ready)) -> Response:
         )
     lat, lon = body.grid.axes()
     t_lat, t_lon = np.meshgrid(lat, lon, indexing="ij")
-    stations = body.station_arrays()
+    stations = body.station_set()
     out = await run(
         ready,
         stations,

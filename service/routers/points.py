@@ -41,7 +41,7 @@ async def points(request: Request, ready: Ready = Depends(get_ready)) -> Respons
     t_elev = np.array(
         [np.nan if t.elevation_m is None else t.elevation_m for t in body.targets], np.float64
     )
-    stations = body.station_arrays()
+    stations = body.station_set()
     out = await run(ready, stations, t_lat, t_lon, t_elev, body.equivariant_only)
     fields = prediction_fields(ready, out, body, request.state.request_id)
     fields |= {"lat": t_lat, "lon": t_lon, "id": [t.id for t in body.targets]}

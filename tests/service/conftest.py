@@ -18,11 +18,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import models
-from pipelines.bundle import Stats, save_bundle
+from inference.bundle import save_bundle
+from inference.normalisation import Stats
 from service.app import create_app
 from service.settings import Settings
-
-from ..conftest import SHARED_DATA, UK, small_config
+from tests.conftest import SHARED_DATA, UK, small_config
 
 LAT = np.linspace(50.0, 58.0, 33)
 LON = np.linspace(-10.0, 2.0, 49)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from pipelines.bundle import Prediction, Query
+from inference.predictor import Prediction, Query
 from service.batching import BatchMetrics, Scheduler
 from service.errors import DeadlineExceeded, Overloaded
 from service.settings import Settings

@@ -15,11 +15,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from matplotlib import image
 
-from pipelines.bundle import BundleError
+from inference.errors import BundleError
 from service.app import create_app
 from service.settings import Settings
-
-from .conftest import make_client
+from tests.service.conftest import make_client
 
 STATIONS = [
     {"lat": 51.48, "lon": -0.45, "value": 8.2, "elevation_m": 25, "id": "EGLL"},
@@ -150,8 +149,8 @@ def _station(**changes: object) -> list[dict[str, object]]:
         (_bad(stations=_station(lat=91.0)), "lat", "less than or equal to 90"),
         (_bad(stations=_station(lat=-90.5)), "lat", "greater than or equal to -90"),
         (_bad(stations=_station(lon=400.0)), "lon", "less than or equal to 360"),
-        (_bad(stations=_station(value=75.0)), "stations[0].value", "plausible range [-90, 60]"),
-        (_bad(stations=_station(value=20.0), units="K"), "stations[0].value", "[183.15, 333.15]"),
+        (_bad(stations=_station(value=75.0)), "stations[0] value", "plausible range [-90, 60]"),
+        (_bad(stations=_station(value=20.0), units="K"), "stations[0] value", "[183.15, 333.15]"),
         (_bad(units="F"), "units", "'degC' or 'K'"),
         (_bad(stations=[]), "stations", "at least 1"),
         (

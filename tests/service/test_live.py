@@ -14,7 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app as cli_app
+from cli import app as cli_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def test_serve_live(bundle_dir: Path, tmp_path: Path, workers: int) -> None:
     each loading its own model (two 'serving' log lines from two pids)."""
     port = _free_port()
     env = os.environ | {"PYTHONPATH": str(REPO), "EQUIGRID_API_KEYS": "live-key"}
-    cmd = [sys.executable, "-m", "pipelines.cli", "serve", "--model", str(bundle_dir)]
+    cmd = [sys.executable, "-m", "cli", "serve", "--model", str(bundle_dir)]
     cmd += ["--port", str(port), "--device", "cpu", "--host", "127.0.0.1"]
     cmd += ["--workers", str(workers)]
     log = tmp_path / "serve.log"

@@ -1,0 +1,33 @@
+"""The one atomic writer: complete files only, readable by others (0644) unless asked."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from inference.files import atomic_path, atomic_write, write_text
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_mode_is_0644_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o077)  # a strict umask would give 0600 with a plain open()
+    try:
+        assert _mode(write_text(tmp_path / "a" / "x.txt", "hello\n")) == 0o644
+        assert _mode(atomic_write(tmp_path / "y", lambda p: Path(p).write_bytes(b"1"))) == 0o644
+        assert _mode(write_text(tmp_path / "z", "private", mode=0o600)) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    out = write_text(tmp_path / "x.txt", "old")
+    with pytest.raises(RuntimeError), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]

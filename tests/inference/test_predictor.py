@@ -1,0 +1,99 @@
+"""The Predictor: a bundle's predictions in physical units, alone and coalesced."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.bundle import load_bundle
+from inference.predictor import BundlePredictor, Prediction, Query
+from tests.conftest import UK
+from tests.inference.test_bundle import make_bundle
+
+
+class Predictor(BundlePredictor):
+    """``predict`` with the query's fields as arguments, for short tests."""
+
+    def predict(self, *args, **kwargs) -> Prediction:  # type: ignore[override]
+        return super().predict(Query(*args, **kwargs))
+
+
+def test_round_trip_and_prediction_in_kelvin(tmp_path) -> None:
+    bundle = load_bundle(make_bundle(tmp_path))
+    assert bundle.name == "aeconvcnp" and bundle.domain == UK and len(bundle.sha256) == 64
+    b = Predictor(bundle)
+    lat, lon = np.meshgrid(np.linspace(51, 57, 5), np.linspace(-8, 1, 4), indexing="ij")
+    p = b.predict([52, 53, 54], [-1, 358, -3], [281.0, 279.5, 283.0], lat, lon)
+    assert p.mean.shape == (5, 4) and p.variance.shape == (5, 4)
+    assert (p.variance > 0).all() and np.isfinite(p.mean).all()
+    assert 250 < p.mean.mean() < 310  # kelvin, not normalised units
+    assert p.in_domain.all() and p.elevation_source == "model orography"
+    given = b.predict(
+        [52, 53],
+        [-1, -2],
+        [281.0, 279.5],
+        lat,
+        lon,
+        station_elevation=[10, 20],
+        target_elevation=np.full((5, 4), 50.0),
+    )
+    assert given.elevation_source == "given"
+    assert not np.allclose(given.mean, p.mean)
+
+
+def test_out_of_domain_falls_back_to_training_mean_elevation(tmp_path) -> None:
+    b = Predictor(load_bundle(make_bundle(tmp_path)))
+    p = b.predict([40.0, 41.0], [-100.0, -101.0], [290.0, 291.0], [40.5], [-100.5])
+    assert not p.in_domain.any() and p.elevation_source == "training mean"
+    strict = b.predict(
+        [40.0, 41.0], [-100.0, -101.0], [290.0, 291.0], [40.5], [-100.5], equivariant_only=True
+    )
+    np.testing.assert_array_equal(p.mean, strict.mean)
+
+
+def test_predict_batch_matches_one_query_at_a_time(tmp_path) -> None:
+    """Coalesced queries (padded stations and targets) give what each gives alone."""
+    b = BundlePredictor(load_bundle(make_bundle(tmp_path)))
+    lat, lon = np.meshgrid(np.linspace(51, 57, 7), np.linspace(-8, 1, 6), indexing="ij")
+    rng = np.random.default_rng(0)
+    queries = [
+        Query(
+            rng.uniform(52, 56, n),
+            rng.uniform(-6, 0, n),
+            rng.uniform(275, 285, n),
+            lat[:: 1 + k],  # different target counts on the same window
+            lon[:: 1 + k],
+            station_elevation=rng.uniform(0, 300, n) if n == 5 else None,
+        )
+        for k, n in ((0, 3), (1, 5), (0, 9))
+    ]
+    queries.append(Query([40.0], [-100.0], [290.0], [40.5], [-100.5]))  # another window
+    queries.append(Query([52.0], [-1.0], [281.0], lat, lon, equivariant_only=True))
+    cells = {b.grid_cells(q) for q in queries[:3]}
+    assert len(cells) == 1 and cells.pop() > 0
+    batched = b.predict_batch(queries)
+    for q, p in zip(queries, batched, strict=True):
+        alone = b.predict_batch([q])[0]
+        assert p.mean.shape == np.shape(q.target_lat) and p.notes == alone.notes
+        np.testing.assert_allclose(p.mean, alone.mean, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(p.variance, alone.variance, rtol=1e-4)
+        np.testing.assert_array_equal(p.in_domain, alone.in_domain)
+    assert not batched[-1].in_domain.any() and batched[0].in_domain.all()
+
+
+def test_grid_targets_read_out_separably_equal_points(tmp_path) -> None:
+    """A [n_lat, n_lon] meshgrid of targets takes the separable path; the same targets
+    flattened take the point path; both give the same numbers, alone and batched with
+    grids of other sizes (axes padded, then cropped)."""
+    from inference.targets import grid_axes as _grid_axes
+
+    b = BundlePredictor(load_bundle(make_bundle(tmp_path)))
+    lat, lon = np.meshgrid(np.linspace(50.3, 57.1, 23), np.linspace(-9, 1.5, 31), indexing="ij")
+    assert _grid_axes(lat.shape, lat.ravel(), lon.ravel()) is not None
+    assert _grid_axes(lat.shape, lon.ravel(), lat.ravel()) is None
+    rng = np.random.default_rng(1)
+    s = (rng.uniform(51, 56, 12), rng.uniform(-7, 0, 12), rng.uniform(275, 285, 12))
+    grid = b.predict_batch([Query(*s, lat, lon), Query(*s, lat[:9, :5], lon[:9, :5])])
+    points = b.predict_batch([Query(*s, lat.ravel(), lon.ravel())])[0]
+    np.testing.assert_allclose(grid[0].mean.ravel(), points.mean, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(grid[0].variance.ravel(), points.variance, rtol=1e-4)
+    np.testing.assert_allclose(grid[1].mean, grid[0].mean[:9, :5], rtol=0, atol=1e-4)

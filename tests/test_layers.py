@@ -1,0 +1,115 @@
+"""The house: which layer may import which, no import circles, small documented modules.
+
+Layers (docs/architecture.md): models (L0) <- inference (L1) <- pipelines (L2) <- service (L3,
+never pipelines) <- cli (L4); experiments and benchmarks at the repository root may use all
+but cli. Checked on the source (module-level and function-level imports alike).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("models", "inference", "pipelines", "service", "cli", "experiments")
+ALLOWED = {
+    "models": {"models"},
+    "inference": {"models", "inference"},
+    "pipelines": {"models", "inference", "pipelines"},
+    "service": {"models", "inference", "service"},
+    "cli": {"models", "inference", "pipelines", "service", "cli"},
+    "experiments": {"models", "inference", "pipelines", "experiments"},
+}
+MAX_LINES = 300
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in (REPO / pkg).rglob("*.py"):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            out[name] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Our modules that ``name`` imports anywhere in it (relative imports resolved)."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}
+    return {m for m in found if m in MODULES and m != name}
+
+
+def test_layers_import_only_downwards() -> None:
+    wrong = [
+        f"{name} imports {dep}"
+        for name, path in MODULES.items()
+        for dep in _imports(name, path)
+        if dep.split(".")[0] not in ALLOWED[name.split(".")[0]]
+    ]
+    assert not wrong, wrong
+
+
+def test_no_import_circles() -> None:
+    """Not even through imports inside functions or for type checking only."""
+    graph = {n: _imports(n, p) for n, p in MODULES.items()}
+    graph = {n: {d for d in deps if not n.startswith(d + ".")} for n, deps in graph.items()}
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(n: str, stack: list[str]) -> None:
+        state[n] = 1
+        for d in sorted(graph[n]):
+            if state.get(d) == 1:
+                cycles.append([*stack[stack.index(d) :], d] if d in stack else [n, d])
+            elif d not in state:
+                visit(d, [*stack, d])
+        state[n] = 2
+
+    for n in sorted(graph):
+        if n not in state:
+            visit(n, [n])
+    assert not cycles, cycles
+
+
+def test_modules_are_small_and_say_what_they_own() -> None:
+    long = [f"{p.relative_to(REPO)}: {n}" for p in MODULES.values()
+            if (n := len(p.read_text().splitlines())) > MAX_LINES]  # fmt: skip
+    undocumented = [
+        str(p.relative_to(REPO))
+        for p in MODULES.values()
+        if p.stat().st_size and ast.get_docstring(ast.parse(p.read_text())) is None
+    ]
+    assert not long and not undocumented, (long, undocumented)
+
+
+def test_every_module_imports_and_the_service_never_loads_the_pipelines() -> None:
+    """A fresh interpreter loads the service without any pipeline, then every module."""
+    names = sorted(n for n in MODULES if "__main__" not in n)
+    code = (
+        "import importlib, sys, service.app\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pipelines')))\n"
+        "for n in sys.argv[1:]: importlib.import_module(n)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *names], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", done.stdout
