@@ -51,6 +51,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="[default: 8000]")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N")] = None,
+    dem: Annotated[
+        Path | None, typer.Option(help="DEM file or directory (CF netCDF) for cell elevations")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="processes, one model each")] = None,
     batch_max_size: Annotated[
         int | None, typer.Option(help="[default: 8 on CUDA, 1 on CPU]")
@@ -74,6 +77,7 @@ def serve(
     from pydantic import ValidationError
 
     from service.app import create_app
+    from service.dem import Dems
     from service.memory import trim
     from service.middleware import configure_logging
     from service.settings import Settings
@@ -83,6 +87,7 @@ def serve(
         "host": host,
         "port": port,
         "device": device,
+        "dem": dem,
         "workers": workers,
         "batch_max_size": batch_max_size,
         "batch_wait_ms": batch_wait_ms,
@@ -97,6 +102,7 @@ def serve(
         first = e.errors()[0]
         raise ConfigError(f"bad setting {first['loc']}: {first['msg']}") from None
     load_bundle(settings.model, settings.torch_device)  # a bad bundle fails before serving
+    Dems.load(settings.dem)  # and so does a bad DEM
     trim()  # the checked bundle is gone; with several workers this process only supervises
     configure_logging(settings.log_level)
     common = {

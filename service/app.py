@@ -28,6 +28,7 @@ from inference.predictor import BundlePredictor, Prediction, Query
 
 from . import errors, openapi
 from .batching import BatchMetrics, Scheduler
+from .dem import Dems
 from .memory import limit_arenas
 from .middleware import RequestContext, RequestIdFilter, configure_logging
 from .routers import grid, health, model, points
@@ -80,6 +81,7 @@ async def _serve_model(app: FastAPI) -> AsyncIterator[None]:
     _configure_torch(s)
     bundle = await asyncio.to_thread(load_bundle, s.model, s.torch_device)
     predictor = BundlePredictor(bundle)
+    state.dems = await asyncio.to_thread(Dems.load, s.dem)
     scheduler = Scheduler(
         _predict_fn(predictor.predict_batch, s),
         max_size=s.batch_size,

@@ -98,7 +98,17 @@ async def run(
     equivariant_only: bool,
     grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> Outcome:
-    """Admit, queue and run one prediction (K); ``grid`` gives the target axes of a grid."""
+    """Admit, queue and run one prediction (K); ``grid`` gives the target axes of a grid.
+
+    Target elevations not given come from the service's DEMs where they cover the targets."""
+    notes: list[str] = []
+    uses_elevation = bool(ready.bundle.point_aux)
+    if ready.dems and uses_elevation:
+        filled = await run_in_threadpool(ready.dems.fill, target_lat, target_lon, target_elevation)
+        target_elevation = filled.elevation
+        note = ready.dems.note(filled, int(np.size(target_lat)), uses_elevation)
+        if note:
+            notes.append(note)
     query = Query(
         stations.lat,
         stations.lon,
@@ -113,8 +123,16 @@ async def run(
     start = time.perf_counter()
     pred = await ready.scheduler.submit(query, gmac)
     model_ms = 1000 * (time.perf_counter() - start)
-    notes = await run_in_threadpool(
-        warnings, ready.bundle, pred, stations, target_lat, target_lon, grid, equivariant_only
+    notes += await run_in_threadpool(
+        warnings,
+        ready.bundle,
+        pred,
+        stations,
+        target_lat,
+        target_lon,
+        grid,
+        equivariant_only,
+        target_elevation is not None and bool(np.isfinite(target_elevation).any()),
     )
     return Outcome(pred, notes, model_ms, gmac)
 
@@ -173,6 +191,7 @@ def warnings(
     t_lon: NDArray[np.float64],
     grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
     equivariant_only: bool,
+    target_elevation_given: bool = False,
 ) -> list[str]:
     """The prediction's notes plus what a user must know about this request."""
     notes = list(pred.notes)
@@ -207,7 +226,7 @@ def warnings(
             "equivariant component"
         )
     src = pred.elevation_source
-    if src == "none" and np.isfinite(stations.elevation_m).any():
+    if src == "none" and (np.isfinite(stations.elevation_m).any() or target_elevation_given):
         notes.append("elevation not used: this model takes no point-wise elevation")
     elif "training mean" in src:
         notes.append(

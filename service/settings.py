@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     model: Path | None = Field(
         default=None, description="model bundle directory; None: shipped default"
     )
+    dem: Path | None = Field(
+        default=None,
+        description="a DEM file or a directory of DEMs (CF netCDF) for target elevations",
+    )
     device: str = Field(
         default="auto", description="'auto' (cuda when present), 'cpu', 'cuda', 'cuda:1'"
     )

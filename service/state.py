@@ -12,6 +12,7 @@ from inference.bundle import Bundle
 from inference.predictor import BundlePredictor
 
 from .batching import BatchMetrics, Scheduler
+from .dem import Dems
 from .errors import NotReady
 from .settings import Settings
 
@@ -23,6 +24,7 @@ class ServiceState:
     bundle: Bundle | None = None
     predictor: BundlePredictor | None = None
     scheduler: Scheduler | None = None
+    dems: Dems | None = None
     ready: bool = False
 
 
@@ -34,6 +36,7 @@ class Ready:
     bundle: Bundle
     predictor: BundlePredictor
     scheduler: Scheduler
+    dems: Dems
 
 
 def get_state(request: Request) -> ServiceState:
@@ -47,9 +50,10 @@ def get_ready(state: ServiceState = Depends(get_state)) -> Ready:
         or state.bundle is None
         or state.predictor is None
         or state.scheduler is None
+        or state.dems is None
     ):
         raise NotReady("the model is not loaded and warmed up yet")
-    return Ready(state.settings, state.bundle, state.predictor, state.scheduler)
+    return Ready(state.settings, state.bundle, state.predictor, state.scheduler, state.dems)
 
 
 def key_is_valid(given: str | None, keys: Iterable[str]) -> bool:
