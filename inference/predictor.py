@@ -29,6 +29,7 @@ from models.cost import forward_macs
 from models.setconv import TargetAxes
 
 from .bundle import Bundle
+from .coalesce import groups
 from .coords import wrap_longitude
 from .elevation import fill_elevation
 from .errors import EquigridError
@@ -173,19 +174,18 @@ class BundlePredictor:
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]:
         """Predict several independent queries, coalescing them into few model calls.
 
-        Queries whose internal grid window is identical (the usual case: the same output grid
-        with stations inside it) and that agree on ``equivariant_only`` run as one batch,
-        padded by the one padding rule and masked, so each query sees exactly the computation
-        it would see alone. Queries that differ run one model call each. Results keep the
-        input order.
+        Queries that agree on ``equivariant_only`` and whose lattice windows may share one
+        (:mod:`inference.coalesce`: the same window, or ones in the same stride phase that
+        together stay small) run as one batch, padded by the one padding rule and masked, so
+        each query sees exactly the computation it would see alone. Others run one model
+        call each. Results keep the input order.
         """
         tasks = [self._prepare(q) for q in queries]
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for i, t in enumerate(tasks):
-            key = (t.equivariant_only, t.window) if t.window else (i,)
-            groups.setdefault(key, []).append(i)
+        cnn = getattr(self.bundle.model, "cnn", None)
+        multiple = int(getattr(cnn, "multiple", 1))
+        together = groups([t.window for t in tasks], [t.equivariant_only for t in tasks], multiple)
         out: list[Prediction | None] = [None] * len(tasks)
-        for idx in groups.values():
+        for idx in together:
             for i, pred in zip(idx, self._run([tasks[i] for i in idx]), strict=True):
                 out[i] = pred
         return [p for p in out if p is not None]
