@@ -86,3 +86,15 @@ def lines_in(
         )
         out += [lines[i] + [shift, 0.0] for i in np.flatnonzero(hit)]
     return out
+
+
+def simplify(line: NDArray[np.float64], tol: float) -> NDArray[np.float64]:
+    """``line`` without the points that stay within ``tol`` deg of the last kept one (on a
+    ``tol`` lattice); the ends are kept."""
+    if len(line) <= 2 or tol <= 0:
+        return line
+    cells = np.floor(line / tol)
+    keep = np.ones(len(line), bool)
+    keep[1:] = (cells[1:] != cells[:-1]).any(axis=1)
+    keep[-1] = True
+    return line[keep]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .geography import lines_in, world
+from .geography import lines_in, simplify, world
 
 WIDTH_IN = 12.0
 DPI = 100
@@ -148,7 +148,9 @@ def _hatch(ax: Any, lon: NDArray[np.float64], lat: NDArray[np.float64], mask: ND
         return np.stack([e[:-1] + eps, e[1:] - eps], -1).ravel()
 
     z = np.repeat(np.repeat(mask.astype(np.float64), 2, axis=0), 2, axis=1)
-    ax.contourf(sides(lon), sides(lat), z, levels=[0.5, 1.5], colors="none", hatches=["//"])
+    cs = ax.contourf(sides(lon), sides(lat), z, levels=[0.5, 1.5], colors="none", hatches=["//"])
+    cs.set_edgecolor((0, 0, 0, 0.35))  # the hatch colour; the outline itself is not drawn
+    cs.set_linewidth(0)
 
 
 def _stations_near(s: StationsOnMap, extent: list[float]) -> NDArray[np.bool_]:
@@ -162,8 +164,9 @@ def _geography(ax: Any, extent: list[float]) -> None:
     w = world()
     span = max(extent[1] - extent[0], extent[3] - extent[2])
     lw = 0.9 if span < 30 else 0.6
-    coast = lines_in(w.coast, w.coast_box, extent)
-    borders = lines_in(w.borders, w.border_box, extent)
+    tol = span / 2000  # about a third of a pixel: finer detail cannot show
+    coast = [simplify(a, tol) for a in lines_in(w.coast, w.coast_box, extent)]
+    borders = [simplify(a, tol) for a in lines_in(w.borders, w.border_box, extent)]
     ax.add_collection(LineCollection(coast, colors="black", linewidths=lw, zorder=3))
     ax.add_collection(
         LineCollection(

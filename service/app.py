@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from inference.bundle import Bundle, load_bundle
+from inference.geography import world
 from inference.predictor import BundlePredictor, Prediction, Query
 
 from . import errors, openapi
@@ -96,6 +97,7 @@ async def _serve_model(app: FastAPI) -> AsyncIterator[None]:
     try:
         warm = [scheduler.submit(_warm_up_query(bundle)) for _ in range(min(s.batch_size, 4))]
         await asyncio.gather(*warm)
+        await asyncio.to_thread(world)  # the map data, decoded once, before the first PNG
         state.ready = True
         log.info(
             "serving %s (sha256 %s) from %s on %s with %d threads, batches of up to %d",

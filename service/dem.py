@@ -3,9 +3,9 @@
 ``EQUIGRID_DEM`` names a DEM file or a directory of them (CF netCDF, read by
 :func:`inference.dem.read_dem`; every ``*.nc`` in a directory). They are read once at
 start-up. For a request's targets, each DEM that covers some of them contributes, finest
-first, resampled bilinearly (:func:`inference.dem.resample_points`); cells that no DEM
-covers stay unknown, so the predictor fills them as it would without a DEM and the response
-says so. Elevations given in the request always win over the DEM.
+first, resampled bilinearly; cells that no DEM covers, or where it has no value (the sea of
+a land-only DEM), stay unknown, so the predictor fills them as it would without a DEM and
+the response says so. Elevations given in the request always win over the DEM.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from inference.coords import wrap_longitude
-from inference.dem import read_dem, resample_points
+from inference.coords import SPATIAL, wrap_longitude
+from inference.dem import read_dem
 from inference.errors import DemError
 
 log = logging.getLogger("equigrid.service")
@@ -97,10 +97,14 @@ class Dems:
             )
             if not inside.any():
                 continue
-            values = resample_points(d.heights, flat_lat[inside], flat_lon[inside], d.name)
-            out[inside] = values
+            values = _bilinear(d.heights, flat_lat[inside], flat_lon[inside])
+            ok = np.isfinite(values)  # a DEM may have no value over the sea
+            if not ok.any():
+                continue
+            where = np.flatnonzero(inside)[ok]
+            out[where] = values[ok]
             used.append(d.name)
-            filled += int(inside.sum())
+            filled += int(ok.sum())
         return Filled(out.reshape(shape), filled, tuple(used))
 
     def note(self, filled: Filled, n_targets: int, has_point_elevation: bool) -> str | None:
@@ -117,3 +121,14 @@ class Dems:
             part = f" for {filled.from_dem} of {n_targets} targets"
             return f"cell elevations from the DEM ({names}){part}"
         return f"cell elevations from the DEM ({names})"
+
+
+def _bilinear(
+    da: xr.DataArray, lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Bilinear heights at points inside ``da`` (clipped to its edges); NaN where it has none."""
+    lo_hi = {c: (float(da[c].values.min()), float(da[c].values.max())) for c in SPATIAL}
+    pts = {"latitude": lat, "longitude": lon}
+    idx = {c: xr.DataArray(np.clip(pts[c], *lo_hi[c]), dims="point") for c in SPATIAL}
+    values: NDArray[np.float64] = da.interp(idx, method="linear").values.astype(np.float64)
+    return values

@@ -228,7 +228,7 @@ def warnings(
     src = pred.elevation_source
     if src == "none" and (np.isfinite(stations.elevation_m).any() or target_elevation_given):
         notes.append("elevation not used: this model takes no point-wise elevation")
-    elif "training mean" in src:
+    elif "training mean" in src and not any("training mean" in n for n in notes):
         notes.append(
             "cell elevations were not used where no elevation was given and no DEM or model "
             "orography covers the targets: the training mean elevation stood in"
