@@ -19,10 +19,12 @@ from .conftest import make_client
 from .test_api import BODY, STATIONS
 
 
-def write_dem(path: Path, lat0: float, lat1: float, lon0: float, lon1: float) -> Path:
+def write_dem(
+    path: Path, lat0: float, lat1: float, lon0: float, lon1: float, sea_west_of: float = -99
+) -> Path:
     lat, lon = np.arange(lat0, lat1 + 1e-9, 0.1), np.arange(lon0, lon1 + 1e-9, 0.1)
     la, lo = np.meshgrid(lat, lon, indexing="ij")
-    orog = 400 + 300 * np.sin(la) * np.cos(lo)
+    orog = np.where(lo < sea_west_of, np.nan, 400 + 300 * np.sin(la) * np.cos(lo))
     ds = xr.Dataset(
         {"orog": (("latitude", "longitude"), orog.astype(np.float32), {"units": "m"})},
         coords={
@@ -37,7 +39,8 @@ def write_dem(path: Path, lat0: float, lat1: float, lon0: float, lon1: float) ->
 @pytest.fixture(scope="module")
 def dem_client(app_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("dems")
-    write_dem(d / "south.nc", 51.0, 53.6, -5.0, 1.0)  # covers part of the test grid
+    # covers part of the test grid; no values west of 4.5 W (a land-only DEM's sea)
+    write_dem(d / "south.nc", 51.0, 53.6, -5.0, 1.0, sea_west_of=-4.5)
     write_dem(d / "far.nc", 40.0, 42.0, 10.0, 12.0)
     yield from make_client(app_settings.model_copy(update={"dem": d}))
 
@@ -49,6 +52,11 @@ def test_dem_gives_cell_elevations(client: TestClient, dem_client: TestClient) -
     g = r.json()
     assert any("cell elevations from the DEM (south.nc) for" in n for n in g["notes"])
     assert not np.allclose(g["mean"], plain["mean"], atol=1e-3)
+    # the DEM's sea (no values) leaves those cells to the model, the request still succeeds
+    sea = BODY | {"grid": {"bbox": [-5, 51.5, -3, 53], "resolution_deg": 0.5}}
+    r = dem_client.post("/v1/grid", json=sea)
+    assert r.status_code == 200, r.text
+    assert any("for 12 of 20 targets" in n for n in r.json()["notes"]), r.json()["notes"]
     # elevations in the request win over the DEM
     given = np.full(np.shape(g["mean"]), 100.0).tolist()
     a = dem_client.post("/v1/grid", json=BODY | {"elevation_m": given}).json()
