@@ -101,6 +101,20 @@ async def run(
     """Admit, queue and run one prediction (K); ``grid`` gives the target axes of a grid.
 
     Target elevations not given come from the service's DEMs where they cover the targets."""
+
+    def query(elevation: NDArray[np.float64] | None) -> Query:
+        return Query(
+            stations.lat,
+            stations.lon,
+            stations.value_k,
+            target_lat,
+            target_lon,
+            station_elevation=stations.elevation_m,
+            target_elevation=elevation,
+            equivariant_only=equivariant_only,
+        )
+
+    gmac = await run_in_threadpool(admit, ready, query(target_elevation))  # before any work
     notes: list[str] = []
     uses_elevation = bool(ready.bundle.point_aux)
     if ready.dems and uses_elevation:
@@ -109,19 +123,8 @@ async def run(
         note = ready.dems.note(filled, int(np.size(target_lat)), uses_elevation)
         if note:
             notes.append(note)
-    query = Query(
-        stations.lat,
-        stations.lon,
-        stations.value_k,
-        target_lat,
-        target_lon,
-        station_elevation=stations.elevation_m,
-        target_elevation=target_elevation,
-        equivariant_only=equivariant_only,
-    )
-    gmac = await run_in_threadpool(admit, ready, query)
     start = time.perf_counter()
-    pred = await ready.scheduler.submit(query, gmac)
+    pred = await ready.scheduler.submit(query(target_elevation), gmac)
     model_ms = 1000 * (time.perf_counter() - start)
     notes += await run_in_threadpool(
         warnings,
