@@ -7,8 +7,9 @@ bars, stations coloured by value on the mean's colour scale, out-of-domain cells
 the request's notes under the panels, and coastlines and country borders from Natural
 Earth 1:10m (:mod:`inference.geography`); nothing is downloaded at run time.
 
-:func:`render_map` draws a :class:`GriddedMap`; :func:`render_station_series` draws one
-station's observed series against the gridded value at its location (``plot --station``).
+:func:`render_map` draws a :class:`GriddedMap`; :func:`inference.series.render_station_series`
+draws one station's observed series against the gridded value at its location
+(``plot --station``) in the same style.
 """
 
 from __future__ import annotations
@@ -247,10 +248,10 @@ def render_map(m: GriddedMap, out: str | Path | None = None, *, dpi: int = DPI) 
         foot.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncols=2)
     if notes:
         foot.text(0.01, 0.0, notes, fontsize=7.5, va="bottom", ha="left", color="0.15")
-    return _png(fig, out, dpi)
+    return png_bytes(fig, out, dpi)
 
 
-def _png(fig: Any, out: str | Path | None, dpi: int) -> bytes:
+def png_bytes(fig: Any, out: str | Path | None, dpi: int) -> bytes:
     import matplotlib as mpl
 
     buf = io.BytesIO()
@@ -260,42 +261,3 @@ def _png(fig: Any, out: str | Path | None, dpi: int) -> bytes:
     if out is not None:
         Path(out).write_bytes(data)
     return data
-
-
-def render_station_series(
-    times: Sequence[datetime] | NDArray[Any],
-    observed: NDArray[np.float64],
-    gridded: NDArray[np.float64],
-    units: str,
-    *,
-    station: str,
-    gridded_std: NDArray[np.float64] | None = None,
-    out: str | Path | None = None,
-    dpi: int = DPI,
-) -> bytes:
-    """A station's observed series against the gridded value at its location (with a 95 %
-    band when ``gridded_std`` is given), as PNG bytes (also written to ``out``)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(WIDTH_IN, 4.0), dpi=dpi, layout="constrained")
-    ax = fig.subplots()
-    t = np.asarray(times)
-    g = np.asarray(gridded, np.float64)
-    if gridded_std is not None:
-        sd = np.asarray(gridded_std, np.float64)
-        ax.fill_between(
-            t,
-            g - 1.96 * sd,
-            g + 1.96 * sd,
-            color="tab:blue",
-            alpha=0.2,
-            label="gridded 95 % interval",
-        )
-    ax.plot(t, g, color="tab:blue", label="gridded mean at the station")
-    ax.plot(t, observed, "o", color="black", markersize=3, label=f"station {station}")
-    ax.set_ylabel(f"temperature ({units})")
-    ax.set_title(f"station {station}: observed vs gridded")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.autofmt_xdate()
-    return _png(fig, out, dpi)

@@ -14,8 +14,8 @@ from inference.maps import (
     GriddedMap,
     StationsOnMap,
     render_map,
-    render_station_series,
 )
+from inference.series import render_station_series
 
 
 def test_shipped_world_has_coastlines_and_borders() -> None:
