@@ -4,8 +4,8 @@
 step (coastlines and borders, lat/lon ticks, the time, stations coloured by their value on
 the field's scale, cells outside the trained domain marked); ``--station ID`` draws that
 station's observations against the gridded value at its position. The data are chosen by
-:mod:`pipelines.batch.views`; the drawing is the shared map renderer ``inference.maps`` (the
-service's PNG maps use the same).
+:mod:`pipelines.batch.views`; the drawing is the shared renderer (:mod:`inference.maps`,
+which the service's PNG maps use too, and :mod:`inference.series`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import numpy as np
 import typer
 
 from inference.errors import EquigridError
+from inference.files import atomic_path
+from inference.maps import GriddedMap, StationsOnMap, render_map
+from inference.series import render_station_series
 from pipelines.batch.output import read_output
 from pipelines.batch.views import MapVariable, map_view, station_series
 
@@ -35,26 +38,23 @@ def plot(
     """Draw a map of one time step of a batch output, or a station's series (--station)."""
     if not output.exists():
         raise EquigridError(f"output not found: {output}")
-    from inference.maps import GriddedMap, StationsOnMap, render_map, render_station_series
-
     with read_output(output) as ds:
         if station is not None:
             s = station_series(ds, station)
-            render_station_series(
+            png = render_station_series(
                 s.times,
                 s.observed,
                 s.gridded,
                 s.units,
                 station=s.station,
                 gridded_std=s.gridded_std,
-                out=out,
             )
         else:
             v = map_view(ds, time, var)
             shown = (
                 v.station_value if var is MapVariable.tas else np.full_like(v.station_value, np.nan)
             )
-            render_map(
+            png = render_map(
                 GriddedMap(
                     lat=v.lat,
                     lon=v.lon,
@@ -67,6 +67,7 @@ def plot(
                     notes=v.notes,
                     title=v.title,
                 ),
-                out,
             )
+    with atomic_path(out) as tmp:  # 0644, and only when complete
+        tmp.write_bytes(png)
     typer.echo(f"wrote {out}")

@@ -24,7 +24,7 @@ from .fixed_inputs import FixedInputs
 from .gridded_aux import GriddedAux
 from .lattice import LatticeWindow, lattice_window
 from .likelihood import GaussianLikelihood
-from .setconv import SetConvDecoder, SetConvEncoder
+from .setconv import SetConvDecoder, SetConvEncoder, TargetAxes
 from .unet import UNet
 from .validation import check_inputs
 
@@ -96,7 +96,7 @@ class ConvCNP(nn.Module):
         self,
         xc: Tensor,
         yc: Tensor,
-        xt: Tensor,
+        xt: Tensor | TargetAxes,
         *,
         strict: bool = False,
         mask_c: Tensor | None = None,
@@ -108,7 +108,9 @@ class ConvCNP(nn.Module):
         Args:
             xc: ``[batch, n_context, dim_x]`` context inputs ((lat, lon) in degrees for 2-D).
             yc: ``[batch, n_context, dim_y]`` context values.
-            xt: ``[batch, n_target, dim_x]`` target inputs.
+            xt: ``[batch, n_target, dim_x]`` target inputs, or a rectilinear target grid
+                (:class:`~models.setconv.TargetAxes`; ``n_target = prod(n_d)``, row-major),
+                which the decoder reads out separably (same numbers, far fewer operations).
             strict: zero the fixed inputs / relaxed weights (the equivariant component).
             mask_c: ``[batch, n_context]``, 1 for real and 0 for padded context points.
             aux_c: ``[batch, n_context, dim_aux]`` point-wise auxiliaries at the context.
@@ -116,9 +118,10 @@ class ConvCNP(nn.Module):
         Returns:
             ``Normal`` with batch shape ``[batch, n_target, dim_y]``.
         """
+        xt_grid, xt = (xt, xt.points()) if isinstance(xt, TargetAxes) else (None, xt)
         check_inputs(self, xc, yc, xt, mask_c, aux_c, aux_t)
         b, device = xc.shape[0], xc.device
-        window = self.window(xc, xt, mask_c)
+        window = self.window(xc, xt if xt_grid is None else xt_grid.corners(), mask_c)
         axes = window.axes(device)
         vals = yc if aux_c is None else torch.cat([yc, aux_c], dim=-1)
         h = self.encoder(xc, vals, axes, mask_c)
@@ -132,7 +135,7 @@ class ConvCNP(nn.Module):
         if self.relaxed_weights is not None:
             delta = self._grid_fixed(self.relaxed_weights, window, b, device, strict).to(h)
         z = self.cnn(h, delta)
-        zt = self.decoder(z, xt, axes)
+        zt = self.decoder(z, xt if xt_grid is None else xt_grid, axes)
         if aux_t is not None:
             zt = torch.cat([zt, aux_t], dim=-1)
         return self.likelihood(self.head(zt))

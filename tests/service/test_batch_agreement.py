@@ -1,15 +1,13 @@
 """Batch and service agree: a time step gridded by ``equigrid grid`` equals ``POST /v1/grid``
-(no DEM) and ``POST /v1/points`` at the grid's cells with the DEM's heights (``--dem``), for
-the same small trained model, stations and grid, to float tolerance (the batch runs several
-steps per padded forward pass, the service one request; the output is float32)."""
+for the same small trained model, stations and grid, without a DEM and with the same DEM
+(``--dem`` / ``EQUIGRID_DEM``), to float tolerance (the batch runs several steps per padded
+forward pass, the service one request; the output is float32)."""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from inference.dem import read_dem, resample
-from inference.targets import TargetGrid
 from service.settings import Settings
 from tests.pipelines.batch.conftest import grid, sao_hours
 from tests.pipelines.batch.conftest import scheduler as scheduler  # the two-worker cluster
@@ -53,38 +51,29 @@ def test_a_batch_step_equals_the_service(tmp_path, shared_data, bundle_dir, sche
     step = 1
     stations = _stations(plain, step)
     assert len(stations) == int(plain.n_stations[step]) > 50
+    body = {
+        "units": "degC",
+        "stations": stations,
+        "grid": {"bbox": BOX, "resolution_deg": RES},
+    }
     settings = Settings(
         model=trained,
         device="cpu",
         max_stations=5000,
         max_grid_cells=10_000,
         max_body_bytes=5_000_000,
-        max_internal_cells=1_000_000,
     )
-    clients = make_client(settings)
-    client = next(clients)
-    try:
-        body = {"units": "degC", "stations": stations}
-        r = client.post("/v1/grid", json=body | {"grid": {"bbox": BOX, "resolution_deg": RES}})
+    for batch, dem_file in ((plain, None), (dem, shared_data / DEM)):
+        clients = make_client(settings.model_copy(update={"dem": dem_file}))
+        client = next(clients)
+        try:
+            r = client.post("/v1/grid", json=body)
+        finally:
+            clients.close()
         assert r.status_code == 200, r.text
         api = r.json()
-        np.testing.assert_array_equal(api["lat"], plain.lat.values)
-        np.testing.assert_allclose(plain.tas.values[step], api["mean"], atol=2e-5)
-        np.testing.assert_allclose(plain.tas_variance.values[step], api["variance"], rtol=1e-5)
-
-        g = TargetGrid.from_bbox(*BOX, RES)
-        heights = resample(read_dem(shared_data / DEM), g.lat, g.lon, what="DEM").values
-        la, lo = g.mesh()
-        targets = [
-            {"lat": float(a), "lon": float(b), "elevation_m": float(h)}
-            for a, b, h in zip(la.ravel(), lo.ravel(), heights.ravel(), strict=True)
-        ]
-        r = client.post("/v1/points", json=body | {"targets": targets})
-        assert r.status_code == 200, r.text
-        pts = r.json()
-        np.testing.assert_allclose(dem.tas.values[step].ravel(), pts["mean"], atol=2e-5)
-        np.testing.assert_allclose(
-            dem.tas_variance.values[step].ravel(), pts["variance"], rtol=1e-5
-        )
-    finally:
-        clients.close()
+        np.testing.assert_array_equal(api["lat"], batch.lat.values)
+        np.testing.assert_allclose(batch.tas.values[step], api["mean"], atol=2e-5)
+        np.testing.assert_allclose(batch.tas_variance.values[step], api["variance"], rtol=1e-5)
+        if dem_file is not None:
+            assert any(f"cell elevations from the DEM ({DEM})" in n for n in api["notes"])

@@ -1,9 +1,9 @@
 """``equigrid plot``: the step, the variable, the stations and a station's series are taken
-from the output alone; the drawing is the shared renderer's (``inference.maps``)."""
+from the output alone; the drawing is the shared renderer's (``inference.maps``, ``.series``)."""
 
 from __future__ import annotations
 
-import importlib.util
+import stat
 
 import numpy as np
 import pandas as pd
@@ -65,10 +65,6 @@ def test_station_series_against_the_grid_at_its_position(output) -> None:
         station_series(ds, "XYZ")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("inference.maps") is None,
-    reason="the shared map renderer (inference/maps.py, issue 11) is not in this tree yet",
-)
 def test_plot_writes_pngs(output, tmp_path) -> None:
     res = runner.invoke(app, ["plot", str(output), "--time", "2019-03-27T03:00", "--out",
                               str(tmp_path / "m.png")])  # fmt: skip
@@ -78,6 +74,7 @@ def test_plot_writes_pngs(output, tmp_path) -> None:
     assert res.exit_code == 0, res.output
     for name in ("m.png", "s.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
 
 
 def test_plot_errors_are_one_line(output, tmp_path) -> None:
