@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from inference.bundle import Bundle, code_version
-from inference.coords import wrap_longitude
+from inference.coords import lat_ok, lon_ok, wrap_longitude
 from inference.dem import read_dem, resample
 from inference.errors import GridError, StationError
 from inference.targets import TargetGrid
@@ -67,8 +67,11 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
     axis = time_axis(table.time, o.start, o.end, o.freq)
     if not o.resolution > 0:
         raise GridError(f"--resolution {o.resolution:g}: must be positive")
-    if o.bbox is None:
-        valid = np.isfinite(table.lat) & np.isfinite(table.lon) & (np.abs(table.lat) <= 90)
+    if o.bbox is None:  # the box of the stations with valid positions at the job's times
+        with np.errstate(invalid="ignore"):
+            valid = lat_ok(table.lat) & lon_ok(table.lon)
+        if table.time is not None:
+            valid &= axis.step_of(table.time) >= 0
         box = station_box(table.lat[valid], table.lon[valid], o.resolution)
         source = "the stations' bounding box plus a margin (no --bbox)"
     else:

@@ -67,33 +67,34 @@ def open_partial(out: Path, job: Mapping[str, Any], resume: bool) -> Partial:
     with it, a job whose identity differs is refused, naming what changed.
     """
     root = partial_dir(out)
-    if root.exists() and not resume:
-        raise ConfigError(
-            f"{root} holds an interrupted run of this output: rerun with --resume to continue "
-            "it, or remove it to start again"
-        )
-    if root.exists():
+    if not root.exists():
+        (root / DONE).mkdir(parents=True)
+        lock = _lock(root)
+        write_text(root / "job.json", json.dumps(job, indent=1, default=str))
+        return Partial(root, dict(job), set(), lock)
+    lock = _lock(root)  # refuses while another run holds it
+    try:
+        if not resume:
+            raise ConfigError(
+                f"{root} holds an interrupted run of this output: rerun with --resume to "
+                "continue it, or remove it to start again"
+            )
         try:
             before = json.loads((root / "job.json").read_text())
-        except (OSError, ValueError):
+            identity = dict(before["identity"])
+        except (OSError, ValueError, KeyError, TypeError):
             raise ConfigError(f"{root} is not a resumable job (no job.json); remove it") from None
-        changed = sorted(
-            k
-            for k in set(before["identity"]) | set(job["identity"])
-            if before["identity"].get(k) != job["identity"].get(k)
-        )
+        keys = set(identity) | set(job["identity"])
+        changed = sorted(k for k in keys if identity.get(k) != job["identity"].get(k))
         if changed:
             raise ConfigError(
                 f"--resume: this job differs from the interrupted one in {', '.join(changed)}; "
                 f"remove {root} to start again"
             )
-        partial = Partial(root, before, completed(root / DONE))
-    else:
-        (root / DONE).mkdir(parents=True)
-        write_text(root / "job.json", json.dumps(job, indent=1, default=str))
-        partial = Partial(root, dict(job), set())
-    partial._lock = _lock(root)
-    return partial
+    except ConfigError:
+        lock.close()
+        raise
+    return Partial(root, before, completed(root / DONE), lock)
 
 
 def _lock(root: Path) -> IO[bytes]:

@@ -13,8 +13,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 import xarray as xr
 
+from inference.errors import ConfigError
+from pipelines.batch.store import open_partial
 from tests.conftest import REPO
 
 from .conftest import grid, sao_hours
@@ -66,3 +69,16 @@ def test_killed_job_resumes_to_the_uninterrupted_result(
     }
     assert "--workers 1" in a.command and "--resume" in a.resumed_by
     assert not (tmp_path / "k.nc.partial").exists()
+
+
+def test_one_run_at_a_time_per_output(tmp_path) -> None:
+    job = {"identity": {"model": "abc"}, "command": "equigrid grid x.csv"}
+    first = open_partial(tmp_path / "g.nc", job, resume=False)
+    with pytest.raises(ConfigError, match="another equigrid grid is writing"):
+        open_partial(tmp_path / "g.nc", job, resume=True)
+    first.close()  # as a killed run's lock is released by the kernel
+    with pytest.raises(ConfigError, match="rerun with --resume"):
+        open_partial(tmp_path / "g.nc", job, resume=False)
+    again = open_partial(tmp_path / "g.nc", job, resume=True)
+    assert again.done == set() and again.job["command"] == job["command"]
+    again.close()
