@@ -6,7 +6,8 @@ Model: the shipped default bundle. Each configuration runs ``run_job`` end to en
 stations -> chunks on the cluster -> the CF netCDF on disk, final write included) on a local
 dask.distributed cluster of W single-threaded worker processes that was started and warmed
 up (model loaded on every worker) beforehand, so cluster start and model loading are not
-counted. Prints a Markdown table (and writes it with ``--out``):
+counted; the median of ``--repeats`` runs is reported. Prints a Markdown table (and writes it
+with ``--out``):
 
 - workers: 1 and 2 at 200 x 200 cells, 8 steps per forward pass;
 - grid size: 50, 100, 200, 400 cells a side (1 worker, 8 steps per forward pass);
@@ -14,7 +15,8 @@ counted. Prints a Markdown table (and writes it with ``--out``):
 
 Runs on CUDA where present (``--device auto``), else on CPU; share a busy machine politely:
 
-    nice -n 10 python3 benchmarks/batch.py [--steps 16] [--device auto|cpu|cuda] [--out FILE]
+    nice -n 10 python3 benchmarks/batch.py [--steps 96] [--repeats 3] [--device auto|cpu|cuda]
+        [--out FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 import os
 import platform
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -56,7 +59,9 @@ def configurations(steps: int) -> list[dict[str, Any]]:
     return out
 
 
-def run_one(cfg: dict[str, Any], client: Any, device: str, tmp: Path) -> dict[str, Any]:
+def run_one(
+    cfg: dict[str, Any], client: Any, device: str, tmp: Path, repeats: int = 1
+) -> dict[str, Any]:
     bundle = load_bundle()
     table = demo_stations(bundle, n=STATIONS, steps=cfg["steps"], seed=1)
     options = GridOptions(
@@ -70,9 +75,12 @@ def run_one(cfg: dict[str, Any], client: Any, device: str, tmp: Path) -> dict[st
     )
     job = prepare_job(table, bundle, options).job
     assert job.grid.shape == (cfg["n"], cfg["n"]), job.grid.shape
-    t0 = time.perf_counter()
-    outcome = run_job(job, lambda: nullcontext(client), quiet=True)
-    seconds = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        outcome = run_job(job, lambda: nullcontext(client), quiet=True)
+        times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
     return cfg | {
         "seconds": seconds,
         "steps_per_s": outcome.steps / seconds,
@@ -96,7 +104,7 @@ def cluster(workers: int) -> Any:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| varied | workers (used) | grid | steps per forward | steps | seconds | steps/s "
+        "| varied | workers (used) | grid | steps per forward | steps | median s | steps/s "
         "| cells/s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -111,7 +119,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--steps", type=int, default=16, help="time steps per configuration")
+    ap.add_argument("--steps", type=int, default=96, help="time steps per configuration")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per configuration (median)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--out", type=Path, default=None, help="also write the table here")
     args = ap.parse_args()
@@ -128,7 +137,7 @@ def main() -> None:
                 run_one({"vary": "warm-up", "workers": workers, "n": 20, "batch": 1,
                          "steps": 2 * workers}, client, device, Path(d))  # fmt: skip
                 for cfg in (c for c in configs if c["workers"] == workers):
-                    rows.append(run_one(cfg, client, device, Path(d)))
+                    rows.append(run_one(cfg, client, device, Path(d), args.repeats))
                     print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
             finally:
                 client.close()
