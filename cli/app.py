@@ -25,7 +25,7 @@ try:  # typer >= 0.26 carries its own copy of click
 except ImportError:  # pragma: no cover - typer on the click package
     from click import Context, UsageError  # type: ignore[assignment]
 
-from . import evaluate, grid, ingest, models, serve, train
+from . import evaluate, grid, ingest, models, plot, serve, train
 
 
 class _OneLineErrors(TyperGroup):
@@ -66,6 +66,7 @@ app.command("ingest")(ingest.ingest)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("grid")(grid.grid)
+app.command("plot")(plot.plot)
 app.command("serve")(serve.serve)
 app.command("models")(models.list_models)
 

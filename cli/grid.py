@@ -1,8 +1,11 @@
-"""``equigrid grid``: grid a station record (every time step) into one CF netCDF.
+"""``equigrid grid``: grid a station record (every time step) into CF netCDF or Zarr.
 
-``equigrid grid STATIONS.csv --out grid.nc --bbox W,S,E,N --resolution 0.1`` grids every time
-step of a station table with a model bundle (the shipped default unless ``--model``);
-``equigrid grid --demo`` grids synthetic stations, so the command runs with no data at all.
+``equigrid grid STATIONS --out grid.nc --bbox W,S,E,N --resolution 0.1`` grids every time
+step of a station file (CSV, Parquet or CF DSG netCDF) with a model bundle (the shipped
+default unless ``--model``) on a dask.distributed cluster (local, sized to the machine,
+unless ``--scheduler``); ``equigrid grid --demo`` grids synthetic stations, so the command
+runs with no data at all. Bad rows are skipped, counted and listed beside the output
+(``--strict`` refuses them); ``--resume`` continues an interrupted job.
 """
 
 from __future__ import annotations
@@ -14,72 +17,138 @@ import typer
 
 from inference.bundle import load_bundle
 from inference.errors import ConfigError
-from inference.predictor import BundlePredictor
-from inference.targets import TargetGrid
 from inference.units import TemperatureUnit
+from pipelines.batch.cluster import check_options, connect
 from pipelines.batch.demo import demo_stations
-from pipelines.batch.gridding import grid_record
-from pipelines.data.station_table import by_time, read_stations
+from pipelines.batch.gridding import run_job
+from pipelines.batch.output import OutputFormat, output_format
+from pipelines.batch.prepare import GridOptions, prepare_job
+from pipelines.data.station_files import read_table
 
-from .options import numbers
+from .options import command_line, key_values, numbers
 
 
 def grid(
+    ctx: typer.Context,
     stations: Annotated[
-        Path | None, typer.Argument(help="station CSV (time, lat, lon, value[, elevation_m])")
+        Path | None,
+        typer.Argument(
+            help="station file: CSV or Parquet (time, lat, lon, value[, elevation_m, "
+            "station_id]) or CF DSG netCDF (featureType=timeSeries)"
+        ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="output netCDF file")] = Path("equigrid_grid.nc"),
+    out: Annotated[
+        Path, typer.Option(help="output: netCDF, or Zarr for a name ending .zarr")
+    ] = Path("equigrid_grid.nc"),
     model: Annotated[
         Path | None, typer.Option(help="model bundle (default: the shipped model)")
     ] = None,
     bbox: Annotated[
-        str | None, typer.Option(help="W,S,E,N in degrees (default: the model's domain)")
+        str | None,
+        typer.Option(help="W,S,E,N in degrees (default: the stations' box plus a margin)"),
     ] = None,
     resolution: Annotated[float, typer.Option(help="grid spacing in degrees")] = 0.1,
     units: Annotated[
         TemperatureUnit | None,
-        typer.Option(help="units of the station values and the output"),
+        typer.Option(
+            help="units of the station values (where the file does not say) and the output"
+        ),
     ] = None,
+    start: Annotated[str | None, typer.Option(help="first time step (ISO 8601, UTC)")] = None,
+    end: Annotated[str | None, typer.Option(help="last time step (ISO 8601, UTC)")] = None,
+    freq: Annotated[
+        str | None,
+        typer.Option(
+            help="time step (pandas frequency, e.g. 1h, 3h, 1D; default 1h with "
+            "--start/--end; default without them: the stations' own times)"
+        ),
+    ] = None,
+    dem: Annotated[
+        Path | None, typer.Option(help="DEM netCDF: cell elevations resampled to the grid")
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="map columns, e.g. time=obs_time,value=t_degC,id=icao (keys: time, "
+            "lat, lon, value, elevation, id)"
+        ),
+    ] = None,
+    output_type: Annotated[
+        OutputFormat, typer.Option("--format", help="output format (auto: by --out's suffix)")
+    ] = OutputFormat.auto,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="address of an existing dask scheduler, e.g. tcp://scheduler:8786"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="workers of the local cluster (default: one per core)")
+    ] = None,
+    chunk_steps: Annotated[int, typer.Option(help="time steps per task (and Zarr chunk)")] = 24,
+    batch_steps: Annotated[int, typer.Option(help="time steps per model forward pass")] = 8,
+    resume: Annotated[
+        bool, typer.Option(help="continue an interrupted job from its completed chunks")
+    ] = False,
+    strict: Annotated[bool, typer.Option(help="fail on any bad row, before any work")] = False,
     equivariant_only: Annotated[
         bool, typer.Option(help="use the model's equivariant component")
     ] = False,
     demo: Annotated[
         bool, typer.Option(help="grid synthetic stations (no input file needed)")
     ] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    device: Annotated[str, typer.Option(help="cpu or cuda (on the workers)")] = "cpu",
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
-    """Grid a station record (every time step) into CF netCDF: mean and variance per cell."""
+    """Grid a station record (every time step) into CF netCDF or Zarr: mean and variance."""
     if (stations is None) == (not demo):
-        raise ConfigError("give a station CSV or --demo (not both)")
-    bundle = load_bundle(model, device=device)
+        raise ConfigError("give a station file or --demo (not both)")
+    if batch_steps < 1:
+        raise ConfigError("--batch-steps must be at least 1")
+    check_options(scheduler, workers)
+    bundle = load_bundle(model)  # on the client: metadata and domain; workers load their own
     if demo:
-        df, in_units = demo_stations(bundle), TemperatureUnit.K
+        table = demo_stations(bundle)
     else:
         assert stations is not None
-        df, in_units = read_stations(stations, units)
-    out_units = units or in_units
-    if bbox is None:
-        (s, n), (w, e) = bundle.domain or [
-            [df.lat.min(), df.lat.max()],
-            [df.lon.min(), df.lon.max()],
-        ]
-    else:
-        w, s, e, n = numbers(bbox, "--bbox", 4)
-    target = TargetGrid.from_bbox(w, s, e, n, resolution)
-    sets = by_time(df)
-    rows = grid_record(
-        bundle, BundlePredictor(bundle), sets, target, out, out_units, equivariant_only
+        mapping = dict(key_values(columns, "--columns")) if columns else None
+        table = read_table(stations, units, mapping)
+    options = GridOptions(
+        out=out,
+        resolution=resolution,
+        fmt=output_format(out, output_type),
+        bbox=_bbox(bbox),
+        units=units,
+        start=start,
+        end=end,
+        freq=freq,
+        dem=dem,
+        equivariant_only=equivariant_only,
+        device=device,
+        chunk_steps=chunk_steps,
+        batch_steps=batch_steps,
+        strict=strict,
+        command=command_line(ctx),
     )
+    prepared = prepare_job(table, bundle, options)
+    for line in prepared.messages:
+        typer.echo(f"equigrid grid: {line}", err=True)
+    for line in prepared.warnings:
+        typer.echo(f"equigrid grid: warning: {line}", err=True)
+    job = prepared.job
+    outcome = run_job(job, lambda: connect(scheduler, workers, device), resume, quiet=quiet)
     typer.echo(
-        f"model {bundle.name} ({bundle.path}), grid {target.shape[0]}x{target.shape[1]} "
-        f"at {resolution} deg, units {out_units.value}"
+        f"model {bundle.name} ({bundle.path}), grid {job.grid.shape[0]}x{job.grid.shape[1]} "
+        f"at {resolution:g} deg, units {job.units.value}: {outcome.steps} steps "
+        f"({outcome.empty_steps} without stations); {outcome.computed} chunks computed"
+        + (f" on {outcome.workers} workers, {outcome.rate:.2f} steps/s" if outcome.computed else "")
+        + (f", the model loaded {outcome.loads_per_worker}x per worker" if outcome.computed else "")
+        + (f"; {outcome.resumed} chunks resumed" if outcome.resumed else "")
     )
-    typer.echo(
-        f"{'time':16s} {'stations':>8s} {'merged':>6s} {'mean':>8s} {'mean std':>8s} {'ms':>7s}"
-    )
-    for r in rows:
-        typer.echo(
-            f"{r['time']:16s} {r['stations']:>8d} {r['merged']:>6d} {r['mean']:>8.2f} "
-            f"{r['std']:>8.2f} {r['ms']:>7.0f}"
-        )
+    typer.echo(prepared.screening.summary())
     typer.echo(f"wrote {out}")
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    w, s, e, n = numbers(text, "--bbox", 4)
+    return w, s, e, n

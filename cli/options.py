@@ -7,9 +7,10 @@ and :func:`integers` are its common uses.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from inference.errors import ConfigError
 
@@ -60,3 +61,32 @@ def numbers(text: str, option: str, count: int | None = None) -> list[float]:
 
 def integers(text: str, option: str) -> list[int]:
     return comma_list(text, option, int, what="integer")
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """``"time=obs_time"`` -> ("time", "obs_time")."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ValueError(text)
+    return key.strip(), value.strip()
+
+
+def key_values(text: str, option: str) -> list[tuple[str, str]]:
+    return comma_list(text, option, key_value, what="key=name pair")
+
+
+def command_line(ctx: Any) -> str:
+    """The command as given (options left at their defaults omitted), for provenance."""
+    words = ["equigrid", ctx.info_name]
+    for p in ctx.command.params:
+        value = ctx.params.get(p.name)
+        source = ctx.get_parameter_source(p.name)
+        if value is None or source is None or source.name.startswith("DEFAULT"):
+            continue
+        if not p.opts or not p.opts[0].startswith("-"):  # an argument
+            words.append(str(value))
+        elif isinstance(value, bool):
+            words.append(p.opts[0] if value else (p.secondary_opts or p.opts)[0])
+        else:
+            words += [p.opts[0], str(getattr(value, "value", value))]
+    return shlex.join(words)

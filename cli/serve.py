@@ -7,8 +7,8 @@ on stderr and exit status 2.
 
 from __future__ import annotations
 
-import logging
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,7 +22,15 @@ from .options import LogLevel
 if TYPE_CHECKING:
     from service.settings import Settings
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+WORKER_HEALTHCHECK_S = 120
+
+
+class Precision(StrEnum):
+    """Arithmetic on CUDA devices (CPU computes in fp32)."""
+
+    fp32 = "fp32"
+    tf32 = "tf32"
+    bf16 = "bf16"
 
 
 def _env_for_workers(settings: Settings) -> dict[str, str]:
@@ -43,11 +51,23 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="[default: 8000]")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N")] = None,
+    dem: Annotated[
+        Path | None, typer.Option(help="DEM file or directory (CF netCDF) for cell elevations")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="processes, one model each")] = None,
     batch_max_size: Annotated[
         int | None, typer.Option(help="[default: 8 on CUDA, 1 on CPU]")
     ] = None,
     batch_wait_ms: Annotated[float | None, typer.Option(help="[default: 2]")] = None,
+    max_cost_gmac: Annotated[
+        float | None, typer.Option(help="most estimated work per request, 1e9 MACs [default: 200]")
+    ] = None,
+    request_timeout_s: Annotated[
+        float | None, typer.Option(help="deadline per request, seconds [default: 60]")
+    ] = None,
+    precision: Annotated[
+        Precision | None, typer.Option(help="CUDA arithmetic [default: tf32]", case_sensitive=False)
+    ] = None,
     log_level: Annotated[
         LogLevel | None, typer.Option(help="[default: info]", case_sensitive=False)
     ] = None,
@@ -57,7 +77,9 @@ def serve(
     from pydantic import ValidationError
 
     from service.app import create_app
-    from service.middleware import RequestIdFilter
+    from service.dem import Dems
+    from service.memory import trim
+    from service.middleware import configure_logging
     from service.settings import Settings
 
     flags: dict[str, Any] = {
@@ -65,9 +87,13 @@ def serve(
         "host": host,
         "port": port,
         "device": device,
+        "dem": dem,
         "workers": workers,
         "batch_max_size": batch_max_size,
         "batch_wait_ms": batch_wait_ms,
+        "max_cost_gmac": max_cost_gmac,
+        "request_timeout_s": request_timeout_s,
+        "precision": None if precision is None else precision.value,
         "log_level": None if log_level is None else log_level.value,
     }
     try:
@@ -76,10 +102,9 @@ def serve(
         first = e.errors()[0]
         raise ConfigError(f"bad setting {first['loc']}: {first['msg']}") from None
     load_bundle(settings.model, settings.torch_device)  # a bad bundle fails before serving
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    Dems.load(settings.dem)  # and so does a bad DEM
+    trim()  # the checked bundle is gone; with several workers this process only supervises
+    configure_logging(settings.log_level)
     common = {
         "host": settings.host,
         "port": settings.port,
@@ -90,10 +115,15 @@ def serve(
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
     else:
+        # each worker process imports service.app and builds its app (and loads its model)
+        # from these variables; uvicorn's factory mode calls app_from_env() per worker
         os.environ.update(_env_for_workers(settings))
         uvicorn.run(
             "service.app:app_from_env",
             factory=True,
             workers=settings.workers,
+            # a worker imports torch and loads its model before it answers the supervisor's
+            # pings; uvicorn's default 5 s kills slow starters on a busy machine (seen here)
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             **common,  # type: ignore[arg-type]
         )

@@ -85,14 +85,22 @@ class Bundle:
         return inside
 
     def model_elevation(
-        self, lat: NDArray[np.float64], lon: NDArray[np.float64]
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], *, grid: bool = False
     ) -> NDArray[np.float64]:
-        """The model's own orography (m) at points; NaN where it has none."""
+        """The model's own orography (m) at points; NaN where it has none.
+
+        With ``grid=True``, ``lat`` and ``lon`` are the axes of a rectilinear grid and the
+        result is ``[n_lat, n_lon]`` (computed separably)."""
         aux = getattr(self.model, "gridded_aux", None)
+        shape = (len(lat), len(lon)) if grid else np.shape(lat)
         if aux is None or "orog" not in aux.names:
-            return np.full(np.shape(lat), np.nan)
-        pts = torch.tensor(np.stack([lat, lon], axis=-1), dtype=torch.float32).reshape(-1, 2)
+            return np.full(shape, np.nan)
         k = aux.names.index("orog")
+        if grid:
+            axes = [torch.tensor(a, dtype=torch.float32, device=self.device) for a in (lat, lon)]
+            on_grid: NDArray[np.float64] = aux.at_axes(axes)[..., k].double().cpu().numpy()
+            return on_grid
+        pts = torch.tensor(np.stack([lat, lon], axis=-1), dtype=torch.float32).reshape(-1, 2)
         # chunks bound the [points, raster side] interpolation weights for large grids
         step = 1 << 16
         chunks = [pts[i : i + step] for i in range(0, len(pts), step)]
@@ -138,6 +146,8 @@ def save_bundle(
 
 def validate_metadata(meta: dict[str, Any], model: nn.Module) -> None:
     """Raise :class:`BundleError` unless ``meta`` describes a temperature model for ``model``."""
+    if not isinstance(meta, dict):
+        raise BundleError("bundle metadata must be a JSON object")
     if meta.get("kind") != BUNDLE_KIND or meta.get("bundle_version") != BUNDLE_VERSION:
         raise BundleError("not an equigrid model bundle (metadata.kind/bundle_version)")
     cal = meta.get("calibration") or {}
@@ -168,7 +178,15 @@ def validate_metadata(meta: dict[str, Any], model: nn.Module) -> None:
         raise BundleError("a temperature bundle needs a model with dim_x=2 (lat, lon) and dim_y=1")
     dom = meta.get("domain")
     if dom is not None and (
-        not isinstance(dom, list) or len(dom) != 2 or any(len(p) != 2 or p[0] >= p[1] for p in dom)
+        not isinstance(dom, list)
+        or len(dom) != 2
+        or any(
+            not isinstance(p, list)
+            or len(p) != 2
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p)
+            or p[0] >= p[1]
+            for p in dom
+        )
     ):
         raise BundleError(f"bad domain box {dom!r}")
 
@@ -186,7 +204,12 @@ def load_bundle(directory: str | Path | None = None, device: str | torch.device 
     except (RuntimeError, OSError) as e:  # e.g. a CUDA device that is not there
         raise BundleError(f"cannot load {d} on {device}: {one_line(e)}") from None
     meta = doc.get("metadata", {})
-    validate_metadata(meta, model)
+    try:
+        validate_metadata(meta, model)
+    except BundleError:
+        raise
+    except Exception as e:  # a malformed value where a list, number or object belongs
+        raise BundleError(f"{d}: malformed bundle metadata ({type(e).__name__}: {e})") from None
     return Bundle(
         model=model,
         path=d,

@@ -20,9 +20,16 @@ from .errors import EquigridError
 
 
 def fill_elevation(
-    bundle: Bundle, lat: NDArray[np.float64], lon: NDArray[np.float64], given: ArrayLike | None
+    bundle: Bundle,
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    given: ArrayLike | None,
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> tuple[NDArray[np.float64], str]:
-    """Elevations (m) at points, missing ones filled, and where they came from."""
+    """Elevations (m) at points, missing ones filled, and where they came from.
+
+    ``grid``: the points' (lat, lon) axes when they form a rectilinear grid (row-major):
+    the model's orography is then read separably."""
     elev = np.full(lat.shape, np.nan) if given is None else np.asarray(given, np.float64).ravel()
     if elev.shape != lat.shape:
         raise EquigridError("elevation must have one value per point")
@@ -31,7 +38,10 @@ def fill_elevation(
         return elev, "given"
     src = "model orography"
     elev = elev.copy()
-    elev[missing] = bundle.model_elevation(lat[missing], lon[missing])
+    if grid is not None:
+        elev[missing] = bundle.model_elevation(*grid, grid=True).ravel()[missing]
+    else:
+        elev[missing] = bundle.model_elevation(lat[missing], lon[missing])
     still = ~np.isfinite(elev)
     if still.any():
         elev[still] = bundle.normalisation["elevation"].mean

@@ -53,6 +53,13 @@ class ConfigError(EquigridError):
     """A run configuration file, override or option is not understood."""
 
 
+class JobError(EquigridError):
+    """A batch job failed while running (a worker, the cluster); its completed work is kept."""
+
+    exit_code: ClassVar[int] = 1
+    http_status: ClassVar[int] = 500
+
+
 def one_line(e: BaseException) -> str:
     """The first line of an exception's message (or its type), whitespace collapsed."""
     lines = str(e).strip().splitlines()

@@ -6,6 +6,11 @@
 longitudes wrapped, missing elevations filled (:mod:`inference.elevation`), values
 normalised, queries that share the model's lattice window coalesced into one padded and
 masked model call (:mod:`inference.padding`), and the results de-normalised to K and K².
+
+Targets of shape ``[n_lat, n_lon]`` that form a rectilinear grid (``meshgrid(lat, lon,
+indexing="ij")``) reach a ConvCNP as their axes (:class:`models.TargetAxes`), which its
+decoder reads out separably: the same numbers, far fewer operations.
+:meth:`BundlePredictor.cost` estimates a query's work before any is spent.
 """
 
 from __future__ import annotations
@@ -19,11 +24,17 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from models.convcnp import ConvCNP
+from models.cost import forward_macs
+from models.setconv import TargetAxes
+
 from .bundle import Bundle
+from .coalesce import groups
 from .coords import wrap_longitude
 from .elevation import elevation_policy, fill_elevation
 from .errors import EquigridError
-from .padding import pad_repeat
+from .padding import pad_grid, pad_last, pad_repeat
+from .targets import grid_axes
 
 
 @dataclass
@@ -75,6 +86,7 @@ class _Coordinates:
     t_lat: NDArray[np.float64]
     t_lon: NDArray[np.float64]
     shape: tuple[int, ...]
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
     @classmethod
     def of(cls, q: Query) -> _Coordinates:
@@ -91,7 +103,9 @@ class _Coordinates:
             if not np.isfinite(arr).all():
                 raise EquigridError(f"{name} coordinates and values must be finite")
         shape = np.shape(q.target_lat)
-        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, wrap_longitude(t_lon), shape)
+        t_lon = wrap_longitude(t_lon)
+        grid = grid_axes(shape, t_lat, t_lon)
+        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, t_lon, shape, grid)
 
 
 @dataclass
@@ -110,6 +124,15 @@ class _Task:
     notes: list[str] = field(default_factory=list)
     window: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     ref: float = 0.0  # anomaly models: the stations' mean (K), added back in float64
+    grid: tuple[torch.Tensor, torch.Tensor] | None = None  # target axes ([n_lat], [n_lon])
+
+
+def _corners(
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Two points spanning a grid's extent (enough for a lattice window)."""
+    lat, lon = grid
+    return np.array([lat.min(), lat.max()]), np.array([lon.min(), lon.max()])
 
 
 class BundlePredictor:
@@ -127,32 +150,44 @@ class BundlePredictor:
         return self.predict_batch([query])[0]
 
     def grid_cells(self, query: Query) -> int:
-        """Cells of the internal grid the model computes on for ``query`` (0: no grid).
+        """Cells of the internal grid the model computes on for ``query`` (0: no grid)."""
+        return self.cost(query)[1]
+
+    def cost(self, query: Query) -> tuple[float, int]:
+        """(estimated multiply-adds, internal grid cells) of ``query`` run alone.
 
         Cheap (no elevation filling, no model call): lets callers refuse queries whose
         stations and targets span too large an area before any memory is spent on them.
         """
         c = _Coordinates.of(query)
-        window = self._window(self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon))
-        return math.prod(window[1]) if window else 0
+        xc = self._points(c.s_lat, c.s_lon)
+        grid = c.grid if isinstance(self.bundle.model, ConvCNP) else None
+        targets: int | tuple[int, ...]
+        if grid is None:
+            xt, targets = self._points(c.t_lat, c.t_lon), len(c.t_lat)
+        else:
+            xt, targets = self._points(*_corners(grid)), (len(grid[0]), len(grid[1]))
+        window = self._window(xc, xt)
+        shape = window[1] if window else None
+        macs = forward_macs(self.bundle.model, len(c.s_lat), shape, targets)
+        return macs, math.prod(shape) if shape else 0
 
     @torch.no_grad()
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]:
         """Predict several independent queries, coalescing them into few model calls.
 
-        Queries whose internal grid window is identical (the usual case: the same output grid
-        with stations inside it) and that agree on ``equivariant_only`` run as one batch,
-        padded by the one padding rule and masked, so each query sees exactly the computation
-        it would see alone. Queries that differ run one model call each. Results keep the
-        input order.
+        Queries that agree on ``equivariant_only`` and whose lattice windows may share one
+        (:mod:`inference.coalesce`: the same window, or ones in the same stride phase that
+        together stay small) run as one batch, padded by the one padding rule and masked, so
+        each query sees exactly the computation it would see alone. Others run one model
+        call each. Results keep the input order.
         """
         tasks = [self._prepare(q) for q in queries]
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for i, t in enumerate(tasks):
-            key = (t.equivariant_only, t.window) if t.window else (i,)
-            groups.setdefault(key, []).append(i)
+        cnn = getattr(self.bundle.model, "cnn", None)
+        multiple = int(getattr(cnn, "multiple", 1))
+        together = groups([t.window for t in tasks], [t.equivariant_only for t in tasks], multiple)
         out: list[Prediction | None] = [None] * len(tasks)
-        for idx in groups.values():
+        for idx in together:
             for i, pred in zip(idx, self._run([tasks[i] for i in idx]), strict=True):
                 out[i] = pred
         return [p for p in out if p is not None]
@@ -183,13 +218,19 @@ class BundlePredictor:
         yc = torch.tensor(c.s_val - ref, dtype=f32, device=dev)[:, None]
         task = _Task(xc, yc, xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon))
         task.ref = ref
+        grid = c.grid if isinstance(b.model, ConvCNP) else None
+        if grid is not None:
+            task.grid = (
+                torch.tensor(grid[0], dtype=f32, device=dev),
+                torch.tensor(grid[1], dtype=f32, device=dev),
+            )
         if b.point_aux:
             ec, et, task.elevation_source, task.notes = elevation_policy(
                 q.station_elevation, q.target_elevation, len(c.s_lat), len(c.t_lat)
             )
             task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
             task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
-        task.window = self._window(xc, xt)
+        task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
         return task
 
     def _prepare(self, q: Query) -> _Task:
@@ -202,10 +243,16 @@ class BundlePredictor:
         task = _Task(
             xc, yc[:, None], xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon)
         )
+        grid = c.grid if isinstance(b.model, ConvCNP) else None
+        if grid is not None:
+            task.grid = (
+                torch.tensor(grid[0], dtype=f32, device=dev),
+                torch.tensor(grid[1], dtype=f32, device=dev),
+            )
         if b.point_aux:
             (c_elev, src_c), (t_elev, src_t) = (
                 fill_elevation(b, c.s_lat, c.s_lon, q.station_elevation),
-                fill_elevation(b, c.t_lat, c.t_lon, q.target_elevation),
+                fill_elevation(b, c.t_lat, c.t_lon, q.target_elevation, grid),
             )
             parts = {p for src in (src_c, src_t) for p in src.split(", ")}
             if parts != {"given"}:
@@ -215,22 +262,47 @@ class BundlePredictor:
             task.aux_c = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[:, None]
             task.aux_t = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[:, None]
             task.elevation_source = ", ".join(sorted(parts))
-        task.window = self._window(xc, xt)
+        task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
         return task
 
     def _run(self, tasks: list[_Task]) -> list[Prediction]:
-        """One model call for ``tasks`` (padded to common sizes); predictions in K."""
+        """One model call for ``tasks`` (padded to common sizes); predictions in K.
+
+        When every task's targets form a rectilinear grid, the model gets the grids' axes
+        (:class:`models.TargetAxes`: a separable read-out), each axis padded by repeating its
+        last coordinate and the target auxiliaries by repeating edge cells, then cropped;
+        otherwise the targets go as points, padded by the one padding rule."""
+        grids = [t.grid for t in tasks]
+        shape: tuple[int, int] | None = None
+        if all(g is not None for g in grids):
+            shape = (
+                max(len(g[0]) for g in grids if g is not None),
+                max(len(g[1]) for g in grids if g is not None),
+            )
         kwargs: dict[str, Any] = {}
         xc, mask_c = pad_repeat([t.xc for t in tasks])
         if len(tasks) > 1:
             kwargs["mask_c"] = mask_c
         if self.bundle.point_aux:
             kwargs["aux_c"] = pad_repeat([t.aux_c for t in tasks if t.aux_c is not None])[0]
-            kwargs["aux_t"] = pad_repeat([t.aux_t for t in tasks if t.aux_t is not None])[0]
+            aux_t = [t.aux_t for t in tasks if t.aux_t is not None]
+            if shape is None:
+                kwargs["aux_t"] = pad_repeat(aux_t)[0]
+            else:
+                kwargs["aux_t"] = torch.stack(
+                    [pad_grid(a, t.grid, shape) for a, t in zip(aux_t, tasks, strict=True)]
+                )
+        xt: torch.Tensor | TargetAxes
+        if shape is None:
+            xt = pad_repeat([t.xt for t in tasks])[0]
+        else:
+            lat = [g[0][:, None] for g in grids if g is not None]
+            lon = [g[1][:, None] for g in grids if g is not None]
+            xt = TargetAxes((pad_last(lat, shape[0])[..., 0], pad_last(lon, shape[1])[..., 0]))
         dist = self.bundle.model(
             xc,
             pad_repeat([t.yc for t in tasks])[0],
-            pad_repeat([t.xt for t in tasks])[0],
+            xt,
             strict=tasks[0].equivariant_only,
             **kwargs,
         )
@@ -241,6 +313,10 @@ class BundlePredictor:
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
             n = len(t.xt)
+            if shape is not None and t.grid is not None:  # crop the padded grid
+                p, q = len(t.grid[0]), len(t.grid[1])
+                mean = mean.reshape(shape)[:p, :q].ravel()
+                var = var.reshape(shape)[:p, :q].ravel()
             mean = mean + t.ref
             in_dom = np.zeros_like(t.in_domain) if t.equivariant_only else t.in_domain
             preds.append(

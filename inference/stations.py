@@ -1,8 +1,8 @@
 """Station observations and the ONE validator that every source converts into.
 
-Both the CSV reader (:mod:`pipelines.data.station_table`) and the API schema
-(:mod:`service.schemas`) hand their stations of one time step to :func:`validate_stations`,
-so the rules are the same whichever way stations arrive:
+The API schema (:mod:`service.schemas`) hands its stations to :func:`validate_stations`, and
+batch gridding (:mod:`pipelines.batch.screening`) applies the same rules to every row of a
+station table at once, so the rules are the same whichever way stations arrive:
 
 - latitude, longitude and value are finite; latitude in [-90, 90], longitude in [-180, 360]
   (both conventions);
@@ -15,6 +15,12 @@ so the rules are the same whichever way stations arrive:
 
 Errors are :class:`~inference.errors.StationError` naming the offending entries through the
 caller's ``label`` (``stations[3]`` for the API, ``FILE line 5`` for a CSV).
+
+The same rules, vectorised over many rows and time steps, are :func:`row_problems` (which
+check a row fails first, as a code of :data:`PROBLEMS`) and :func:`duplicate_groups` (rows
+that share a position within one step, which of those groups conflict, and their merged
+values): batch gridding skips and counts the rows that :func:`validate_stations` would
+refuse, instead of failing on the first.
 """
 
 from __future__ import annotations
@@ -82,12 +88,10 @@ def validate_stations(
         raise StationError("no observations")
     if not (len(lo) == len(val) == len(elev) == n):
         raise StationError("stations need equally long lat, lon, value and elevation arrays")
-    finite = np.isfinite(la) & np.isfinite(lo) & np.isfinite(val)
-    _first_bad(~finite, label, "has a non-finite lat, lon or value")
-    _first_bad(~lat_ok(la), label, "latitude lies outside [-90, 90]")
-    _first_bad(~lon_ok(lo), label, "longitude lies outside [-180, 360]")
-    lo_k, hi_k = plausible_range(TemperatureUnit.K)
-    outside = (val < lo_k) | (val > hi_k)
+    problem = row_problems(la, lo, val)
+    for code in (1, 2, 3):
+        _first_bad(problem == code, label, PROBLEMS[code][1])
+    outside = problem == 4
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         lo_u, hi_u = plausible_range(units)
@@ -98,6 +102,89 @@ def validate_stations(
             f"for units {TemperatureUnit(units).value}{more}"
         )
     return _merge_duplicates(la, lo, val, elev, time, label)
+
+
+# code -> (name, what the validator says); 0 means the row is fine. Checked in this order.
+PROBLEMS: dict[int, tuple[str, str]] = {
+    1: ("non_finite", "has a non-finite lat, lon or value"),
+    2: ("latitude_range", "latitude lies outside [-90, 90]"),
+    3: ("longitude_range", "longitude lies outside [-180, 360]"),
+    4: ("implausible_value", "value is outside the plausible range (-90..60 degC)"),
+}
+
+
+def row_problems(lat: ArrayLike, lon: ArrayLike, value_k: ArrayLike) -> NDArray[np.int8]:
+    """Per row, the code of the first rule of :data:`PROBLEMS` it breaks (0: none)."""
+    la, lo, val = (np.asarray(a, dtype=np.float64).ravel() for a in (lat, lon, value_k))
+    lo_k, hi_k = plausible_range(TemperatureUnit.K)
+    with np.errstate(invalid="ignore"):
+        checks = (
+            ~(np.isfinite(la) & np.isfinite(lo) & np.isfinite(val)),
+            ~lat_ok(la),
+            ~lon_ok(lo),
+            (val < lo_k) | (val > hi_k),
+        )
+    code = np.zeros(len(la), dtype=np.int8)
+    for c, bad in reversed(list(enumerate(checks, start=1))):  # the first broken rule wins
+        code[bad] = c
+    return code
+
+
+@dataclass(frozen=True)
+class DuplicateGroups:
+    """Rows grouped by (step, position); groups numbered in the order of their first row.
+
+    ``group[row]``, and per group: ``first`` row, ``conflict`` (values spread more than
+    :data:`DUPLICATE_TOLERANCE_K`), the merged ``value_k`` (mean) and ``elevation_m`` (mean
+    of the known ones, NaN if none) and ``size``.
+    """
+
+    group: NDArray[np.int64]
+    first: NDArray[np.int64]
+    conflict: NDArray[np.bool_]
+    value_k: NDArray[np.float64]
+    elevation_m: NDArray[np.float64]
+    size: NDArray[np.int64]
+
+
+def duplicate_groups(
+    lat: ArrayLike,
+    lon: ArrayLike,
+    value_k: ArrayLike,
+    elevation_m: ArrayLike,
+    step: ArrayLike | None = None,
+) -> DuplicateGroups:
+    """The duplicate-position rule over rows of valid stations, per ``step`` (one if None)."""
+    la, lo, val, elev = (
+        np.asarray(a, dtype=np.float64).ravel() for a in (lat, lon, value_k, elevation_m)
+    )
+    keys = np.round(np.stack([la, wrap_longitude(lo)], axis=-1), POSITION_DECIMALS)
+    if step is not None:
+        keys = np.concatenate([np.asarray(step, np.float64).reshape(-1, 1), keys], axis=1)
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # groups in the order of their first row
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[group.ravel()].astype(np.int64)
+    n = len(order)
+    lo_v = np.full(n, np.inf)
+    hi_v = np.full(n, -np.inf)
+    np.minimum.at(lo_v, group, val)
+    np.maximum.at(hi_v, group, val)
+    size = np.bincount(group, minlength=n)
+    known = np.isfinite(elev)
+    n_elev = np.bincount(group, weights=known.astype(np.float64), minlength=n)
+    sum_elev = np.bincount(group, weights=np.where(known, elev, 0.0), minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_elev = np.where(n_elev > 0, sum_elev / np.maximum(n_elev, 1), np.nan)
+    return DuplicateGroups(
+        group,
+        np.sort(first).astype(np.int64),
+        hi_v - lo_v > DUPLICATE_TOLERANCE_K,
+        np.bincount(group, weights=val, minlength=n) / size,
+        mean_elev,
+        size.astype(np.int64),
+    )
 
 
 def _first_bad(bad: NDArray[np.bool_], label: Label, what: str) -> None:
@@ -115,35 +202,17 @@ def _merge_duplicates(
     time: datetime | None,
     label: Label,
 ) -> Stations:
-    keys = np.round(np.stack([lat, wrap_longitude(lon)], axis=-1), POSITION_DECIMALS)
-    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    group = group.ravel()
-    if len(first) == len(lat):
+    g = duplicate_groups(lat, lon, val, elev)
+    if len(g.first) == len(lat):
         return Stations(lat, lon, val, elev, time)
-    order = np.argsort(first)  # groups in the order of their first station
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    group = rank[group]
-    n = len(order)
-    lo_v = np.full(n, np.inf)
-    hi_v = np.full(n, -np.inf)
-    np.minimum.at(lo_v, group, val)
-    np.maximum.at(hi_v, group, val)
-    conflict = np.flatnonzero(hi_v - lo_v > DUPLICATE_TOLERANCE_K)
-    if conflict.size:
-        members = np.flatnonzero(group == int(conflict[0]))
+    if g.conflict.any():
+        members = np.flatnonzero(g.group == int(np.flatnonzero(g.conflict)[0]))
         i, j = sorted(int(members[k]) for k in (np.argmin(val[members]), np.argmax(val[members])))
-        pos = (float(keys[i, 0]), float(keys[i, 1]))
+        pos = tuple(round(float(x), POSITION_DECIMALS) for x in (lat[i], wrap_longitude(lon[i])))
         raise StationError(
             f"{label(i)} and {label(j)} share the position {pos} but their values differ by "
             f"more than {DUPLICATE_TOLERANCE_K} K"
         )
-    count = np.bincount(group, minlength=n)
-    mean_val = np.bincount(group, weights=val, minlength=n) / count
-    known = np.isfinite(elev)
-    n_elev = np.bincount(group, weights=known.astype(np.float64), minlength=n)
-    sum_elev = np.bincount(group, weights=np.where(known, elev, 0.0), minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_elev = np.where(n_elev > 0, sum_elev / np.maximum(n_elev, 1), np.nan)
-    firsts = np.sort(first)
-    return Stations(lat[firsts], lon[firsts], mean_val, mean_elev, time, merged=len(lat) - n)
+    return Stations(
+        lat[g.first], lon[g.first], g.value_k, g.elevation_m, time, merged=len(lat) - len(g.first)
+    )

@@ -108,3 +108,16 @@ class TargetGrid:
         la, lo = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
         check_axes(la.tolist() if la.ndim == 1 else [], lo.tolist() if lo.ndim == 1 else [])
         return cls(la, lo)
+
+
+def grid_axes(
+    shape: tuple[int, ...], lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """``(lat axis, lon axis)`` when flattened targets of ``shape == [n_lat, n_lon]`` form a
+    rectilinear grid (``meshgrid(lat, lon, indexing="ij")``), else None."""
+    if len(shape) != 2 or min(shape) < 2:
+        return None
+    la, lo = lat.reshape(shape), lon.reshape(shape)
+    if not ((la == la[:, :1]).all() and (lo == lo[:1, :]).all()):
+        return None
+    return la[:, 0].copy(), lo[0].copy()

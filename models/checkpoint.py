@@ -71,10 +71,19 @@ def read_config(directory: str | Path) -> dict[str, Any]:
         doc = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict):
+        raise CheckpointError(f"{path}: not a checkpoint description (a JSON object)")
+    if doc.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unsupported checkpoint format {doc.get('format')!r}")
-    if doc.get("name") not in MODELS or not isinstance(doc.get("config"), dict):
-        raise CheckpointError(f"{path}: unknown model {doc.get('name')!r}")
+    name = doc.get("name")
+    if not isinstance(name, str) or name not in MODELS:
+        raise CheckpointError(f"{path}: unknown model {name!r}")
+    if not isinstance(doc.get("config"), dict):
+        raise CheckpointError(f"{path}: 'config' must be an object")
+    if not isinstance(doc.get("metadata", {}), dict):
+        raise CheckpointError(f"{path}: 'metadata' must be an object")
+    if not isinstance(doc.get("sha256", ""), str):
+        raise CheckpointError(f"{path}: 'sha256' must be a string")
     return doc
 
 
@@ -89,8 +98,9 @@ def load(directory: str | Path, device: str | torch.device = "cpu") -> nn.Module
         raise CheckpointError(f"{weights}: checksum does not match {CONFIG} (corrupt or swapped)")
     try:
         model = build_model(doc["name"], **doc["config"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{d}: configuration not understood: {e}") from None
+    except Exception as e:  # any malformed configuration value
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{d}: configuration not understood: {first}") from None
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types

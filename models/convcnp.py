@@ -38,7 +38,7 @@ from .fixed_inputs import FixedInputs
 from .gridded_aux import GriddedAux
 from .lattice import LatticeWindow, lattice_window
 from .likelihood import GaussianLikelihood
-from .setconv import SetConvDecoder, SetConvEncoder
+from .setconv import SetConvDecoder, SetConvEncoder, TargetAxes
 from .trend import TaskTrend, masked_mean
 from .unet import UNet
 from .validation import check_inputs
@@ -124,10 +124,12 @@ class ConvCNP(nn.Module):
         xt: Tensor,
         mask_c: Tensor | None,
         strict: bool,
+        xt_grid: TargetAxes | None = None,
     ) -> Tensor:
-        """Encoder -> absolute-position inputs -> CNN -> decoder: ``[batch, n_target, c0]``."""
+        """Encoder -> absolute-position inputs -> CNN -> decoder: ``[batch, n_target, c0]``
+        (``xt_grid``: the targets as a rectilinear grid, read out separably)."""
         b, device = xc.shape[0], xc.device
-        window = self.window(xc, xt, mask_c)
+        window = self.window(xc, xt if xt_grid is None else xt_grid.corners(), mask_c)
         axes = window.axes(device)
         h = self.encoder(xc, vals, axes, mask_c)
         keep = self._keep(b, device, strict)
@@ -142,13 +144,13 @@ class ConvCNP(nn.Module):
         if self.relaxed_weights is not None:
             delta = self._grid_fixed(self.relaxed_weights, window, keep).to(h)
         z = self.cnn(h, delta)
-        return self.decoder(z, xt, axes)
+        return self.decoder(z, xt if xt_grid is None else xt_grid, axes)
 
     def forward(
         self,
         xc: Tensor,
         yc: Tensor,
-        xt: Tensor,
+        xt: Tensor | TargetAxes,
         *,
         strict: bool = False,
         mask_c: Tensor | None = None,
@@ -160,7 +162,9 @@ class ConvCNP(nn.Module):
         Args:
             xc: ``[batch, n_context, dim_x]`` context inputs ((lat, lon) in degrees for 2-D).
             yc: ``[batch, n_context, dim_y]`` context values.
-            xt: ``[batch, n_target, dim_x]`` target inputs.
+            xt: ``[batch, n_target, dim_x]`` target inputs, or a rectilinear target grid
+                (:class:`~models.setconv.TargetAxes`; ``n_target = prod(n_d)``, row-major),
+                which the decoder reads out separably (same numbers, far fewer operations).
             strict: zero every absolute-position input (the equivariant component).
             mask_c: ``[batch, n_context]``, 1 for real and 0 for padded context points.
             aux_c: ``[batch, n_context, dim_aux]`` point-wise auxiliaries at the context.
@@ -169,11 +173,12 @@ class ConvCNP(nn.Module):
         Returns:
             ``Normal`` with batch shape ``[batch, n_target, dim_y]``.
         """
+        xt_grid, xt = (xt, xt.points()) if isinstance(xt, TargetAxes) else (None, xt)
         check_inputs(self, xc, yc, xt, mask_c, aux_c, aux_t)
         if self.anomalies:
-            return self._forward_anomalies(xc, yc, xt, strict, mask_c, aux_c, aux_t)
+            return self._forward_anomalies(xc, yc, xt, strict, mask_c, aux_c, aux_t, xt_grid)
         vals = yc if aux_c is None else torch.cat([yc, aux_c], dim=-1)
-        zt = self._features(xc, vals, xt, mask_c, strict)
+        zt = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if aux_t is not None:
             zt = torch.cat([zt, aux_t], dim=-1)
         return self.likelihood(self.head(zt))
@@ -187,6 +192,7 @@ class ConvCNP(nn.Module):
         mask_c: Tensor | None,
         aux_c: Tensor | None,
         aux_t: Tensor | None,
+        xt_grid: TargetAxes | None = None,
     ) -> Normal:
         """The temperature model: values in K, elevations in m (see the module docstring).
 
@@ -223,7 +229,7 @@ class ConvCNP(nn.Module):
         vals = resid[..., None]
         if self.dim_aux:
             vals = torch.cat([vals, zc[..., None]], dim=-1)
-        feats = self._features(xc, vals, xt, mask_c, strict)
+        feats = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if self.dim_aux:
             feats = torch.cat([feats, zt[..., None]], dim=-1)
         out = self.head(feats)

@@ -110,3 +110,18 @@ class GriddedAux(nn.Module):
         return torch.where(
             cover[..., None] > 0.999, vals / cover[..., None].clamp_min(1e-9), torch.nan
         )
+
+    def at_axes(self, axes: list[Tensor]) -> Tensor:
+        """Raw values on the rectilinear grid spanned by ``axes`` (``[n_d]`` each):
+        ``[*n_d, channels]``, NaN outside the raster; :meth:`at_points` of the grid's
+        points, computed separably."""
+        ws = [self._interp(a, d) for d, a in enumerate(axes)]
+        if len(ws) == 1:
+            vals = torch.einsum("kr,gr->gk", self.values, ws[0])
+            cover = ws[0].sum(-1)
+        else:
+            vals = torch.einsum("krs,gr,hs->ghk", self.values, ws[0], ws[1])
+            cover = ws[0].sum(-1)[:, None] * ws[1].sum(-1)[None, :]
+        return torch.where(
+            cover[..., None] > 0.999, vals / cover[..., None].clamp_min(1e-9), torch.nan
+        )

@@ -1,15 +1,17 @@
 """The service's errors and the one place that maps errors to HTTP responses.
 
 Every domain error is an :class:`inference.errors.EquigridError` and carries its
-``http_status``; the service's own (authentication, negotiation, limits, readiness) are
-subclasses of it too, so one handler answers them all. Every error body is
+``http_status``; the service's own (authentication, negotiation, limits, admission,
+readiness) are subclasses of it too, so one handler answers them all. Every error body is
 ``{"detail": ..., "request_id": ...}``; validation errors keep FastAPI's list of
-``{"loc", "msg", "type"}`` entries (without echoing the input back).
+``{"loc", "msg", "type"}`` entries (without echoing the input back). :data:`ERROR_RESPONSES`
+documents exactly the statuses the routes can return, so the OpenAPI document and the
+behaviour agree.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,42 +23,96 @@ from inference.errors import EquigridError
 
 
 class ServiceError(EquigridError):
-    """Base of the errors only a request can end in."""
+    """Base of the errors only a request can end in; the subclass decides the HTTP status."""
 
-    headers: ClassVar[dict[str, str] | None] = None
+    headers: dict[str, str] | None = None
+
+
+class BadRequest(ServiceError):
+    """The body is not decodable JSON."""
+
+    http_status = 400
 
 
 class Unauthorized(ServiceError):
-    http_status: ClassVar[int] = 401
-    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "ApiKey"}
+    http_status = 401
+    headers = {"WWW-Authenticate": "ApiKey"}  # noqa: RUF012 (read-only)
 
 
 class NotAcceptable(ServiceError):
-    http_status: ClassVar[int] = 406
+    http_status = 406
 
 
-class PayloadTooLarge(ServiceError):
-    http_status: ClassVar[int] = 413
+class TooLarge(ServiceError):
+    """The body, a count or the estimated work is over a configured limit (named)."""
 
-
-class NotReady(ServiceError):
-    http_status: ClassVar[int] = 503
-
-
-class InvalidRequest(ServiceError):
-    """A request that is well-formed but violates a configured limit or a rule."""
-
-    http_status: ClassVar[int] = 422
+    http_status = 413
 
     def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
         super().__init__(msg)
         self.loc, self.msg = loc, msg
 
 
+class UnsupportedMediaType(ServiceError):
+    http_status = 415
+
+
+class InvalidRequest(ServiceError):
+    """A request that is well-formed but violates a rule (a cross-field rule, a range)."""
+
+    http_status = 422
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
+        super().__init__(msg)
+        self.loc, self.msg = loc, msg
+
+
+class Unprocessable(ServiceError):
+    """A schema validation failure, with pydantic's list of errors (422)."""
+
+    http_status = 422
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid request")
+        self.errors = errors
+
+
+class NotReady(ServiceError):
+    http_status = 503
+    headers = {"Retry-After": "5"}  # noqa: RUF012 (read-only)
+
+
+class Overloaded(ServiceError):
+    """The lane's queue is full: try again after ``retry_after`` seconds."""
+
+    http_status = 503
+
+    def __init__(self, msg: str, retry_after: int) -> None:
+        super().__init__(msg)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class DeadlineExceeded(ServiceError):
+    http_status = 504
+
+
 class ErrorBody(BaseModel):
     """The body of every non-validation error response."""
 
     detail: str
+    request_id: str | None = None
+
+
+class ValidationItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationBody(BaseModel):
+    """The body of 413 and 422 responses: which field or limit, and why."""
+
+    detail: list[ValidationItem]
     request_id: str | None = None
 
 
@@ -71,25 +127,30 @@ def _request_id(request: Request) -> str | None:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     """Any :class:`EquigridError`: its ``http_status``, its message (or location) as detail."""
     assert isinstance(exc, EquigridError)
-    if isinstance(exc, InvalidRequest):
-        detail: Any = [{"loc": list(exc.loc), "msg": exc.msg, "type": "value_error"}]
-    else:
-        detail = str(exc)
+    detail: Any = str(exc)
+    if isinstance(exc, Unprocessable):
+        detail = exc.errors
+    elif isinstance(exc, (InvalidRequest, TooLarge)):
+        kind = "value_error" if isinstance(exc, InvalidRequest) else "limit_exceeded"
+        detail = [{"loc": list(exc.loc), "msg": exc.msg, "type": kind}]
     headers = exc.headers if isinstance(exc, ServiceError) else None
     return error_response(exc.http_status, detail, _request_id(request), headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    detail = [
+    return error_response(422, validation_detail(exc.errors()), _request_id(request))
+
+
+def validation_detail(errors: Any) -> list[dict[str, Any]]:
+    return [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
-        for e in exc.errors()
+        for e in errors
     ]
-    return error_response(422, detail, _request_id(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    """Framework HTTP errors (e.g. 400 for an undecodable body) in the same body format."""
+    """Framework HTTP errors (404, 405) in the same body format."""
     assert isinstance(exc, StarletteHTTPException)
     return error_response(exc.status_code, exc.detail, _request_id(request), headers=exc.headers)
 
@@ -100,11 +161,36 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
 
 
-# OpenAPI description of the error responses, for the routes' ``responses=``
+def _err(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds after which the request may succeed",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+# OpenAPI description of the error responses, for the routes' ``responses=`` (401 is added
+# by the OpenAPI generator only when API keys are configured).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "body is not decodable JSON"},
-    401: {"model": ErrorBody, "description": "missing or invalid X-API-Key"},
-    406: {"model": ErrorBody, "description": "no acceptable representation"},
-    413: {"model": ErrorBody, "description": "request body over the configured limit"},
-    503: {"model": ErrorBody, "description": "model not loaded and warmed up yet"},
+    400: _err("the body is not decodable JSON"),
+    406: _err("no acceptable representation for the Accept header"),
+    413: _err(
+        "over a configured limit: body bytes, stations, grid cells or points, the model's "
+        "internal grid, or the estimated work (max_cost_gmac); the detail names the limit",
+        ValidationBody,
+    ),
+    415: _err("Content-Type is not application/json"),
+    422: _err(
+        "the body breaks a rule of the schema or a cross-field rule stated in the request "
+        "schema's description; the detail names the field",
+        ValidationBody,
+    ),
+    503: {
+        **_err("the model is not loaded yet, or the request's lane is full (Retry-After)"),
+        "headers": _RETRY_AFTER,
+    },
+    504: _err("the request's deadline (request_timeout_s) passed before it was answered"),
 }

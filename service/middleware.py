@@ -1,13 +1,16 @@
-"""Request ids, access logs and the body-size limit, as one pure ASGI middleware.
+"""Request ids, access logs, authentication and the body-size limit, as one pure ASGI
+middleware.
 
 Each request gets an id (the client's ``X-Request-ID`` when it is short and plain, else a
 new one), visible as ``request.state.request_id``, in every log line written while the
-request runs, and in the ``X-Request-ID`` response header. Bodies over ``max_body_bytes``
-are refused with 413 before anything parses them.
+request runs, and in the ``X-Request-ID`` response header. With API keys configured, a
+request to ``/v1/...`` without a valid ``X-API-Key`` is answered 401 before its body is
+read. Bodies over ``max_body_bytes`` are refused with 413 before anything parses them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import re
@@ -16,11 +19,24 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
+from .errors import Unauthorized, error_response
+from .memory import trim
+from .state import key_is_valid
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("equigrid.service")
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s pid %(process)d [%(request_id)s] %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """One log format with request ids, for the server process and every worker process."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 class RequestIdFilter(logging.Filter):
@@ -30,8 +46,15 @@ class RequestIdFilter(logging.Filter):
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, api_keys: frozenset[str] = frozenset()
+    ) -> None:
+        self.app, self.max_body_bytes, self.api_keys = app, max_body_bytes, api_keys
+        self.active = 0  # requests in flight
+
+    def _idle(self) -> None:
+        """The last request in flight has ended: give freed memory back (off the loop)."""
+        asyncio.get_running_loop().run_in_executor(None, trim)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,6 +66,7 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = rid
         token = REQUEST_ID.set(rid)
         start, status = time.perf_counter(), 500
+        self.active += 1
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -53,13 +77,29 @@ class RequestContext:
             await send(message)
 
         try:
+            if (
+                self.api_keys
+                and scope["path"].startswith("/v1/")
+                and not key_is_valid(
+                    headers.get(b"x-api-key", b"").decode("latin-1"), self.api_keys
+                )
+            ):
+                response = error_response(
+                    401, "a valid X-API-Key header is required", rid, headers=Unauthorized.headers
+                )
+                await response(scope, receive, send_with_id)
+                return
             body = await self._read_body(headers, receive)
             if body is None:
-                detail = f"request body over the limit of {self.max_body_bytes} bytes"
-                await error_response(413, detail, rid)(scope, receive, send_with_id)
+                msg = f"request body over the limit of {self.max_body_bytes} bytes (max_body_bytes)"
+                too_large = [{"loc": ["body"], "msg": msg, "type": "limit_exceeded"}]
+                await error_response(413, too_large, rid)(scope, receive, send_with_id)
                 return
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:
+            self.active -= 1
+            if self.active == 0 and scope["path"].startswith("/v1/"):
+                self._idle()
             ms = 1000 * (time.perf_counter() - start)
             log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, ms)
             REQUEST_ID.reset(token)

@@ -1,23 +1,33 @@
-"""From a validated request to a prediction: limits, content negotiation, the model call,
-and the response fields every prediction endpoint shares."""
+"""From a validated request to a prediction: admission, content negotiation, the model call,
+the warnings users need and the response fields every prediction endpoint shares."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+from starlette.concurrency import run_in_threadpool
 
+from inference.bundle import Bundle
+from inference.coords import wrap_longitude
 from inference.predictor import Prediction, Query
 from inference.stations import Stations
 from inference.units import from_kelvin, variance_units
 
-from .errors import InvalidRequest, NotAcceptable
-from .schemas import ModelRef, StationsRequest
+from .errors import NotAcceptable, TooLarge
+from .schemas import StationsRequest
 from .state import Ready
 
-JSON, NETCDF, PNG = "application/json", "application/x-netcdf", "image/png"
+JSON, NETCDF, PNG, NPZ = (
+    "application/json",
+    "application/x-netcdf",
+    "image/png",
+    "application/x-npz",
+)
 
 
 def negotiate(accept: str | None, offered: list[str]) -> str:
@@ -48,17 +58,35 @@ def negotiate(accept: str | None, offered: list[str]) -> str:
     raise NotAcceptable(f"cannot produce {accept!r}; available: {', '.join(offered)}")
 
 
-def check_counts(ready: Ready, n_stations: int, n_targets: float, targets_loc: str) -> None:
+@dataclass
+class Outcome:
+    prediction: Prediction
+    notes: list[str]
+    model_ms: float
+    cost_gmac: float
+
+
+def admit(ready: Ready, query: Query) -> float:
+    """The query's estimated work in 1e9 multiply-adds; 413 over a configured limit.
+
+    Runs in a worker thread: it touches the model's device (window computation)."""
     s = ready.settings
-    if n_stations > s.max_stations:
-        raise InvalidRequest(
-            ("body", "stations"), f"{n_stations} stations; at most {s.max_stations} allowed"
+    macs, cells = ready.predictor.cost(query)
+    if cells > s.max_internal_cells:
+        raise TooLarge(
+            ("body",),
+            f"stations and targets span too large an area: the model's internal grid would "
+            f"have {cells} cells (at most {s.max_internal_cells}, max_internal_cells); "
+            "split the request",
         )
-    if n_targets > s.max_grid_cells:
-        raise InvalidRequest(
-            ("body", targets_loc),
-            f"{n_targets:.0f} {targets_loc} cells/points; at most {s.max_grid_cells} allowed",
+    gmac = macs / 1e9
+    if gmac > s.max_cost_gmac:
+        raise TooLarge(
+            ("body",),
+            f"the request would cost about {gmac:.1f}e9 multiply-adds (at most "
+            f"{s.max_cost_gmac:g}e9, max_cost_gmac); split the grid or coarsen it",
         )
+    return gmac
 
 
 async def run(
@@ -68,56 +96,176 @@ async def run(
     target_lon: NDArray[np.float64],
     target_elevation: NDArray[np.float64] | None,
     equivariant_only: bool,
-) -> tuple[Prediction, float]:
-    """The prediction (K) and the milliseconds spent queued and in the model."""
-    query = Query(
-        stations.lat,
-        stations.lon,
-        stations.value_k,
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+) -> Outcome:
+    """Admit, queue and run one prediction (K); ``grid`` gives the target axes of a grid.
+
+    Target elevations not given come from the service's DEMs where they cover the targets."""
+
+    def query(elevation: NDArray[np.float64] | None) -> Query:
+        return Query(
+            stations.lat,
+            stations.lon,
+            stations.value_k,
+            target_lat,
+            target_lon,
+            station_elevation=stations.elevation_m,
+            target_elevation=elevation,
+            equivariant_only=equivariant_only,
+        )
+
+    gmac = await run_in_threadpool(admit, ready, query(target_elevation))  # before any work
+    notes: list[str] = []
+    uses_elevation = bool(ready.bundle.point_aux)
+    if ready.dems and uses_elevation:
+        filled = await run_in_threadpool(ready.dems.fill, target_lat, target_lon, target_elevation)
+        target_elevation = filled.elevation
+        note = ready.dems.note(filled, int(np.size(target_lat)), uses_elevation)
+        if note:
+            notes.append(note)
+    start = time.perf_counter()
+    pred = await ready.scheduler.submit(query(target_elevation), gmac)
+    model_ms = 1000 * (time.perf_counter() - start)
+    notes += await run_in_threadpool(
+        warnings,
+        ready.bundle,
+        pred,
+        stations,
         target_lat,
         target_lon,
-        station_elevation=stations.elevation_m,
-        target_elevation=target_elevation,
-        equivariant_only=equivariant_only,
+        grid,
+        equivariant_only,
+        target_elevation is not None and bool(np.isfinite(target_elevation).any()),
     )
-    cells, limit = ready.predictor.grid_cells(query), ready.settings.max_internal_cells
-    if cells > limit:
-        raise InvalidRequest(
-            ("body",),
-            f"stations and targets span too large an area: the model's internal grid would "
-            f"have {cells} cells (at most {limit}); split the request",
+    return Outcome(pred, notes, model_ms, gmac)
+
+
+def reach_deg(bundle: Bundle) -> float | None:
+    """How far (deg, in latitude and longitude) a station can inform a target, or None."""
+    m = bundle.model
+    cnn, ppu = getattr(m, "cnn", None), getattr(m, "points_per_unit", None)
+    if cnn is None or ppu is None:
+        return None
+    ls = [
+        float(mod.rbf.lengthscale.detach().max())
+        for mod in (getattr(m, "encoder", None), getattr(m, "decoder", None))
+        if mod is not None and hasattr(mod, "rbf")
+    ]
+    return float(cnn.receptive_radius / ppu + 3 * sum(ls))
+
+
+def _uninformed(
+    s_lat: NDArray[np.float64],
+    s_lon: NDArray[np.float64],
+    t_lat: NDArray[np.float64],
+    t_lon: NDArray[np.float64],
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
+    reach: float,
+) -> NDArray[np.bool_]:
+    """Targets with no station within ``reach`` deg in both latitude and longitude."""
+    s_lon, t_lon = wrap_longitude(s_lon), wrap_longitude(t_lon)
+    if grid is not None:  # O(stations + cells): a 2-D difference array of station boxes
+        lat, lon = grid[0], wrap_longitude(grid[1])
+        order = np.argsort(lon)
+        lon_sorted = lon[order]
+        r0 = np.searchsorted(lat, s_lat - reach, "left")
+        r1 = np.searchsorted(lat, s_lat + reach, "right")
+        c0 = np.searchsorted(lon_sorted, s_lon - reach, "left")
+        c1 = np.searchsorted(lon_sorted, s_lon + reach, "right")
+        diff = np.zeros((len(lat) + 1, len(lon) + 1), np.int64)
+        np.add.at(diff, (r0, c0), 1)
+        np.add.at(diff, (r1, c0), -1)
+        np.add.at(diff, (r0, c1), -1)
+        np.add.at(diff, (r1, c1), 1)
+        counts = diff.cumsum(0).cumsum(1)[: len(lat), : len(lon)]
+        near = np.empty_like(counts)
+        near[:, order] = counts
+        return (near == 0).ravel()
+    tree = cKDTree(np.stack([s_lat, s_lon], -1))
+    dist, _ = tree.query(np.stack([t_lat.ravel(), t_lon.ravel()], -1), k=1, p=np.inf)
+    return np.asarray(dist > reach)
+
+
+def warnings(
+    bundle: Bundle,
+    pred: Prediction,
+    stations: Stations,
+    t_lat: NDArray[np.float64],
+    t_lon: NDArray[np.float64],
+    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
+    equivariant_only: bool,
+    target_elevation_given: bool = False,
+) -> list[str]:
+    """The prediction's notes plus what a user must know about this request."""
+    notes = list(pred.notes)
+    n = pred.in_domain.size
+    reach = reach_deg(bundle)
+    if reach is not None:
+        far = _uninformed(stations.lat, stations.lon, t_lat, t_lon, grid, reach)
+        k = int(far.sum())
+        if k == n:
+            notes.append(
+                f"stations far from the targets: no station lies within the model's reach "
+                f"(±{reach:.1f} deg in latitude and longitude) of any target; the field is "
+                "the model's prior, not an interpolation of the stations"
+            )
+        elif k:
+            notes.append(
+                f"stations far from some targets: {k} of {n} targets ({100 * k / n:.0f} %) "
+                f"have no station within ±{reach:.1f} deg; there the field is the model's prior"
+            )
+    outside = int((~pred.in_domain).sum())
+    if equivariant_only:
+        notes.append("equivariant_only: all targets are served by the equivariant component")
+    elif outside == n and bundle.domain is not None:
+        (a, b), (c, d) = bundle.domain
+        notes.append(
+            f"the targets lie outside every trained domain (lat {a:g}..{b:g}, lon "
+            f"{c:g}..{d:g}): only the model's equivariant component serves them"
         )
-    start = time.perf_counter()
-    pred = await ready.batcher.submit(query)
-    return pred, 1000 * (time.perf_counter() - start)
+    elif outside:
+        notes.append(
+            f"{outside} of {n} targets outside the trained domain are served by the model's "
+            "equivariant component"
+        )
+    src = pred.elevation_source
+    if src == "none" and (np.isfinite(stations.elevation_m).any() or target_elevation_given):
+        notes.append("elevation not used: this model takes no point-wise elevation")
+    elif "training mean" in src and not any("training mean" in n for n in notes):
+        notes.append(
+            "cell elevations were not used where no elevation was given and no DEM or model "
+            "orography covers the targets: the training mean elevation stood in"
+        )
+    return notes
 
 
 def prediction_fields(
-    ready: Ready, pred: Prediction, body: StationsRequest, request_id: str
+    ready: Ready, out: Outcome, body: StationsRequest, request_id: str
 ) -> dict[str, Any]:
     """The fields every prediction response shares (see ``_PredictionResponse``), with
     mean (in the request's units; the variance is the same in K^2 and degC^2), variance
-    and in-domain flags in the targets' shape. Timing is left to the caller."""
-    notes = list(pred.notes)
-    outside = int((~pred.in_domain).sum())
-    if outside:
-        where = "" if body.equivariant_only else " outside the trained domain"
-        notes.append(
-            f"{outside} of {pred.in_domain.size} targets{where} are served by the model's "
-            "equivariant component"
-        )
-    b = ready.bundle
+    and in-domain flags as arrays in the targets' shape. Timing is left to the caller."""
+    pred, b = out.prediction, ready.bundle
     return {
         "request_id": request_id,
         "units": body.units,
         "variance_units": variance_units(body.units),
         "in_domain_fraction": float(pred.in_domain.mean()),
         "elevation_source": pred.elevation_source,
-        "notes": notes,
+        "notes": out.notes,
         "time": body.time,
         "equivariant_only": body.equivariant_only,
-        "model": ModelRef(name=b.name, version=b.version, sha256=b.sha256),
-        "mean": from_kelvin(pred.mean, body.units).tolist(),
-        "variance": pred.variance.tolist(),
-        "in_domain": pred.in_domain.tolist(),
+        "model": {"name": b.name, "version": b.version, "sha256": b.sha256},
+        "mean": from_kelvin(pred.mean, body.units),
+        "variance": pred.variance,
+        "in_domain": pred.in_domain,
+        "cost_gmac": round(out.cost_gmac, 4),
     }
+
+
+def timing(start: float, **parts: float) -> dict[str, float]:
+    return {**{k: round(v, 2) for k, v in parts.items()}, "total": round(_ms(start), 2)}
+
+
+def _ms(start: float) -> float:
+    return 1000 * (time.perf_counter() - start)

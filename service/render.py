@@ -1,119 +1,132 @@
-"""Grid results as CF-1.10 netCDF bytes or as a PNG map (mean and standard deviation)."""
+"""Prediction responses as bytes: JSON (orjson), CF-1.10 netCDF, an ``.npz`` of float32
+arrays, and a PNG map (drawn by the one renderer, :mod:`inference.maps`).
+
+Every format carries the same fields and the same notes (warnings): JSON in ``notes``,
+netCDF in the global ``comment`` and ``equigrid_notes`` attributes, ``.npz`` as a ``notes``
+array, PNG under the map.
+"""
 
 from __future__ import annotations
 
 import io
-import logging
 import os
 import tempfile
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from inference.cf import cf_dataset
+from inference.maps import GriddedMap, StationsOnMap, render_map
 from inference.stations import Stations
 from inference.targets import TargetGrid
+from inference.units import from_kelvin
 
-from .schemas import GridResponse
-
-COASTLINES = Path(__file__).resolve().parent / "data" / "GSHHS_c_L1.shp"
-PNG_SIZE_IN = (12.0, 5.0)
-PNG_DPI = 100
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
-def to_netcdf(g: GridResponse) -> bytes:
-    """The grid as a CF-1.10 netCDF4 file: ``tas``, ``tas_variance``, ``in_domain``."""
-    grid = TargetGrid.from_axes(g.lat, g.lon)
+def to_json(fields: dict[str, Any]) -> bytes:
+    """``fields`` (numpy arrays included) as JSON; float64 values keep full precision."""
+    return orjson.dumps(fields, option=_JSON_OPTIONS)
+
+
+def _cf_time(t: datetime) -> tuple[float, dict[str, str]]:
+    t = t if t.tzinfo else t.replace(tzinfo=UTC)
+    attrs = {
+        "standard_name": "time",
+        "long_name": "valid time",
+        "units": "seconds since 1970-01-01 00:00:00",
+        "calendar": "standard",
+        "axis": "T",
+    }
+    return t.timestamp(), attrs
+
+
+def to_netcdf(g: dict[str, Any]) -> bytes:
+    """The grid as a CF-1.10 netCDF4 file: ``tas``, ``tas_variance``, ``in_domain``.
+
+    Coordinates carry no ``_FillValue`` (CF 2.5.1); the notes are global attributes.
+    """
+    grid = TargetGrid.from_axes(g["lat"], g["lon"])
+    model = g["model"]
+    notes = list(g["notes"])
     ds = cf_dataset(
         grid,
-        np.asarray(g.mean, np.float64),
-        np.asarray(g.variance, np.float64),
-        np.asarray(g.in_domain, bool),
-        g.units,
+        np.asarray(g["mean"], np.float64),
+        np.asarray(g["variance"], np.float64),
+        np.asarray(g["in_domain"], bool),
+        g["units"],
         attrs={
             "title": "equigrid gridded near-surface air temperature",
-            "source": f"equigrid model {g.model.name} {g.model.version} sha256 {g.model.sha256}",
+            "institution": "equigrid service",
+            "source": f"equigrid model {model['name']} {model['version']} sha256 {model['sha256']}",
             "history": f"{datetime.now(UTC).isoformat(timespec='seconds')} equigrid service, "
-            f"request {g.request_id}",
-            "comment": "; ".join(g.notes),
+            f"request {g['request_id']}",
+            "references": "equigrid: approximately equivariant ConvCNPs for station gridding",
+            "comment": "; ".join(notes) if notes else "no warnings",
+            "equigrid_notes": "\n".join(notes),
+            "equigrid_elevation_source": g["elevation_source"],
+            "equigrid_in_domain_fraction": float(g["in_domain_fraction"]),
         },
     )
-    if g.time is not None:
-        t = g.time if g.time.tzinfo else g.time.replace(tzinfo=UTC)
-        seconds = t.timestamp()
-        ds = ds.assign_coords(
-            time=(
-                (),
-                seconds,
-                {
-                    "standard_name": "time",
-                    "units": "seconds since 1970-01-01 00:00:00 UTC",
-                    "calendar": "standard",
-                },
-            )
-        )
-        for v in ("tas", "tas_variance"):
+    encoding: dict[str, Any] = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
+    encoding |= {c: {"_FillValue": None} for c in ("lat", "lon")}
+    if g["time"] is not None:
+        seconds, attrs = _cf_time(g["time"])
+        ds = ds.assign_coords(time=((), seconds, attrs))
+        for v in ("tas", "tas_variance", "in_domain"):
             ds[v].attrs["coordinates"] = "time"
+        encoding["time"] = {"_FillValue": None, "dtype": "float64"}
     fd, tmp = tempfile.mkstemp(suffix=".nc")
     os.close(fd)
     try:
-        encoding: dict[str, Any] = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
         return Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)
 
 
-@cache
-def _coastlines() -> list[Any]:
-    from cartopy.io.shapereader import Reader
-
-    # pyshp warns about a few GSHHS polygons made only of holes; they draw correctly
-    shp_log = logging.getLogger("shapefile")
-    level = shp_log.level
-    shp_log.setLevel(logging.ERROR)
-    try:
-        return list(Reader(str(COASTLINES)).geometries())
-    finally:
-        shp_log.setLevel(level)
-
-
-def _extent(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> list[float]:
-    """[west, east, south, north] around the grid, at least 1 degree wide, within the globe."""
-    half = [max(0.5, 0.05 * float(np.ptp(a))) for a in (lon, lat)]
-    return [
-        max(-180.0, float(lon.min()) - half[0]),
-        min(360.0, float(lon.max()) + half[0]),
-        max(-90.0, float(lat.min()) - half[1]),
-        min(90.0, float(lat.max()) + half[1]),
-    ]
-
-
-def to_png(g: GridResponse, stations: Stations) -> bytes:
-    """Two map panels, mean and standard deviation, stations drawn on both, coastlines."""
-    import cartopy.crs as ccrs
-    from matplotlib.figure import Figure
-
-    lat, lon = np.asarray(g.lat), np.asarray(g.lon)
-    fig = Figure(figsize=PNG_SIZE_IN, dpi=PNG_DPI, layout="constrained")
-    crs = ccrs.PlateCarree()
-    panels = (
-        (np.asarray(g.mean), f"mean ({g.units})", "RdYlBu_r"),
-        (np.sqrt(np.asarray(g.variance)), f"standard deviation ({g.units})", "viridis"),
-    )
-    for i, (field, label, cmap) in enumerate(panels):
-        ax: Any = fig.add_subplot(1, 2, i + 1, projection=crs)
-        mesh = ax.pcolormesh(lon, lat, field, cmap=cmap, shading="nearest", transform=crs)
-        ax.add_geometries(_coastlines(), crs, facecolor="none", edgecolor="black", linewidth=0.6)
-        ax.scatter(stations.lon, stations.lat, s=8, c="k", marker="^", transform=crs)
-        ax.set_extent(_extent(lat, lon), crs=crs)
-        ax.set_title(label)
-        fig.colorbar(mesh, ax=ax, shrink=0.8, label=label)
-    fig.suptitle(f"equigrid {g.model.name} {g.model.version}")
+def to_npz(g: dict[str, Any]) -> bytes:
+    """The arrays as an uncompressed NumPy ``.npz``: ``mean``, ``variance`` (float32,
+    ``[n_lat, n_lon]`` or ``[n_points]``), ``in_domain`` (bool), ``lat``, ``lon`` (float64)
+    and the metadata as 0-d string arrays (``units``, ``variance_units``, ``model``,
+    ``request_id``, ``time``) and ``notes`` (1-d); read with ``numpy.load`` (no pickle)."""
+    arrays: dict[str, NDArray[Any]] = {
+        "mean": np.asarray(g["mean"], np.float32),
+        "variance": np.asarray(g["variance"], np.float32),
+        "in_domain": np.asarray(g["in_domain"], bool),
+        "lat": np.asarray(g["lat"], np.float64),
+        "lon": np.asarray(g["lon"], np.float64),
+        "units": np.array(g["units"]),
+        "variance_units": np.array(g["variance_units"]),
+        "model": np.array(f"{g['model']['name']} {g['model']['version']} {g['model']['sha256']}"),
+        "request_id": np.array(g["request_id"]),
+        "time": np.array("" if g["time"] is None else g["time"].isoformat()),
+        "notes": np.array(list(g["notes"]), dtype=str),
+    }
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    np.savez(buf, allow_pickle=False, **arrays)
     return buf.getvalue()
+
+
+def to_png(g: dict[str, Any], stations: Stations) -> bytes:
+    """Mean and standard deviation maps with the stations, coastlines and borders."""
+    model = g["model"]
+    m = GriddedMap(
+        lat=np.asarray(g["lat"], np.float64),
+        lon=np.asarray(g["lon"], np.float64),
+        mean=np.asarray(g["mean"], np.float64),
+        std=np.sqrt(np.asarray(g["variance"], np.float64)),
+        in_domain=np.asarray(g["in_domain"], bool),
+        units=g["units"],
+        time=g["time"],
+        stations=StationsOnMap(
+            stations.lat, stations.lon, from_kelvin(stations.value_k, g["units"])
+        ),
+        notes=list(g["notes"]),
+        title=f"equigrid {model['name']} {model['version']}",
+    )
+    return render_map(m)

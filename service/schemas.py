@@ -1,8 +1,12 @@
 """Request and response schemas, one per use, with the field limits that do not depend on
-settings (the per-deployment maxima are checked in :mod:`service.predict`).
+settings (the per-deployment maxima are written into the OpenAPI document by
+:mod:`service.openapi` and checked by :mod:`service.body` before validation).
 
-Rules stated here, as the API promises them; the station rules are those of every station
-source, applied by converting the request into :func:`inference.stations.validate_stations`:
+Types are strict: JSON numbers only where numbers are expected (no ``false`` for a latitude,
+no ``0`` for a boolean), strings only for strings. Rules stated here, as the API promises
+them (the cross-field ones also in the request schemas' descriptions); the station rules
+are those of every station source, applied by converting the request into
+:func:`inference.stations.validate_stations`:
 
 - temperatures must lie in a plausible range: -90..60 degC, i.e. 183.15..333.15 K;
 - latitude in [-90, 90], longitude in [-180, 360] (both conventions; wrapped internally);
@@ -35,13 +39,18 @@ Elevation = Annotated[float, Field(ge=-500, le=9000, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Station(_Strict):
     lat: Lat
     lon: Lon
-    value: float = Field(allow_inf_nan=False, description="temperature in the request's units")
+    value: float = Field(
+        ge=-90,
+        le=333.15,
+        allow_inf_nan=False,
+        description="temperature in the request's units (-90..60 degC, 183.15..333.15 K)",
+    )
     elevation_m: Elevation | None = None
     id: str | None = Field(default=None, max_length=64)
 
@@ -51,6 +60,22 @@ class Target(_Strict):
     lon: Lon
     elevation_m: Elevation | None = None
     id: str | None = Field(default=None, max_length=64)
+
+
+CROSS_FIELD_RULES = (
+    "Rules across fields (refused with 422 naming the field): every station value lies in "
+    "the plausible range of the request's units (-90..60 degC, 183.15..333.15 K); stations "
+    "at the same position (latitude, and longitude after wrapping, to 1e-6 deg) agree within "
+    "0.1 K and are averaged, else the request is refused; `time` is a real calendar instant. "
+    "Limits of the deployment (refused with 413 naming the limit): the number of stations, "
+    "of grid cells or points, the cells of the model's internal grid (it spans the stations "
+    "and targets plus a margin) and the estimated work of the request."
+)
+GRID_RULES = (
+    " Grid rules (422): give either `bbox` + `resolution_deg` or both `lat` and `lon` axes; "
+    "a bbox has west < east, south < north and spans at most 360 deg of longitude; axes are "
+    "strictly increasing; `elevation_m`, when given, has the grid's shape [lat][lon]."
+)
 
 
 class StationsRequest(_Strict):
@@ -131,10 +156,37 @@ class GridSpec(_Strict):
 
 
 class GridRequest(StationsRequest):
+    __doc__ = "Stations in, a gridded field out. " + CROSS_FIELD_RULES + GRID_RULES
+
     grid: GridSpec
+    elevation_m: list[list[Elevation | None]] | None = Field(
+        default=None,
+        description="target cell elevations in metres, [lat][lon] in the grid's shape (null: "
+        "unknown there); without it, elevations come from the service's DEM or the model",
+    )
+
+    @model_validator(mode="after")
+    def _elevation_shape(self) -> GridRequest:
+        if self.elevation_m is None:
+            return self
+        n_lat, n_lon = self.grid._counts()
+        if len(self.elevation_m) != n_lat or any(len(r) != n_lon for r in self.elevation_m):
+            raise ValueError(
+                f"elevation_m must have the grid's shape [{n_lat:.0f}][{n_lon:.0f}] ([lat][lon])"
+            )
+        return self
+
+    def elevation_array(self) -> NDArray[np.float64] | None:
+        if self.elevation_m is None:
+            return None
+        return np.array(
+            [[np.nan if v is None else v for v in row] for row in self.elevation_m], np.float64
+        )
 
 
 class PointsRequest(StationsRequest):
+    __doc__ = "Stations in, predictions at target points out. " + CROSS_FIELD_RULES
+
     targets: list[Target] = Field(min_length=1)
 
 
@@ -147,19 +199,23 @@ class ModelRef(BaseModel):
 class _PredictionResponse(BaseModel):
     request_id: str
     units: Units
-    variance_units: str = Field(description="the request's units squared")
+    variance_units: str = Field(description="the request's units squared (UDUNITS: K2, degC2)")
     in_domain_fraction: float = Field(
         description="share of targets inside the trained domain; outside it the model's "
         "equivariant component serves them"
     )
     elevation_source: str = Field(
-        description="'given', or where missing elevations came from (model orography, "
+        description="'given', or where missing elevations came from (DEM, model orography, "
         "training mean); 'none' if the model uses no point-wise elevation"
     )
-    notes: list[str]
+    notes: list[str] = Field(
+        description="warnings a user needs: stations far from the targets, targets outside "
+        "every trained domain, elevations not used"
+    )
     time: datetime | None
     equivariant_only: bool
     model: ModelRef
+    cost_gmac: float = Field(description="the request's estimated work, 1e9 multiply-adds")
     timing_ms: dict[str, float]
 
 

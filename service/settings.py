@@ -5,8 +5,9 @@ Nothing reads the environment at import time; :class:`Settings` does when instan
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field, field_validator
@@ -19,20 +20,43 @@ class Settings(BaseSettings):
     model: Path | None = Field(
         default=None, description="model bundle directory; None: shipped default"
     )
+    dem: Path | None = Field(
+        default=None,
+        description="a DEM file or a directory of DEMs (CF netCDF) for target elevations",
+    )
     device: str = Field(
         default="auto", description="'auto' (cuda when present), 'cpu', 'cuda', 'cuda:1'"
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes, one model each")
-    max_stations: int = Field(default=10_000, ge=1)
-    max_grid_cells: int = Field(
-        default=1_000_000, ge=1, description="also the most /v1/points targets"
+    torch_threads: int | None = Field(
+        default=None, ge=1, description="intra-op threads per worker; None: CPUs / workers"
     )
+    max_stations: int = Field(default=10_000, ge=1)
+    max_grid_cells: int = Field(default=1_000_000, ge=1, description="most /v1/grid cells")
+    max_points: int = Field(default=100_000, ge=1, description="most /v1/points targets")
     max_internal_cells: int = Field(
         default=4_000_000, ge=1, description="most cells of the model's internal grid per request"
     )
-    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
+    max_cost_gmac: float = Field(
+        default=200.0,
+        gt=0,
+        description="most estimated model work per request, in 1e9 multiply-adds (a 200 x 200 "
+        "grid over the UK with 1,000 stations is ~1.5)",
+    )
+    small_cost_gmac: float = Field(
+        default=5.0,
+        gt=0,
+        description="requests up to this estimated work use the fast lane; larger ones the "
+        "slow lane, served by its own thread so they never delay small ones",
+    )
+    max_queue_small: int = Field(default=64, ge=1, description="queued fast-lane requests")
+    max_queue_large: int = Field(default=4, ge=1, description="queued slow-lane requests")
+    request_timeout_s: float = Field(
+        default=60.0, gt=0, description="deadline from admission to answer (504 after it)"
+    )
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
     api_keys: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), description="comma-separated; empty: no authentication"
     )
@@ -40,6 +64,11 @@ class Settings(BaseSettings):
         default=None, ge=1, description="requests per model call; None: 8 on CUDA, 1 on CPU"
     )
     batch_wait_ms: float = Field(default=2.0, ge=0, description="how long a batch waits to fill")
+    precision: Literal["fp32", "tf32", "bf16"] = Field(
+        default="tf32",
+        description="CUDA only: tf32 matmuls/convolutions (Ampere+), or bf16 autocast of the "
+        "model (faster, ~1e-2 K differences); CPU always computes in fp32",
+    )
     log_level: str = "info"
 
     @field_validator("api_keys", mode="before")
@@ -60,3 +89,11 @@ class Settings(BaseSettings):
         if self.batch_max_size is not None:
             return self.batch_max_size
         return 8 if self.torch_device.startswith("cuda") else 1
+
+    @property
+    def threads(self) -> int:
+        """Torch intra-op threads of one worker process."""
+        if self.torch_threads is not None:
+            return self.torch_threads
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, (cpus or 1) // self.workers)

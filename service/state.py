@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
 
 from inference.bundle import Bundle
 from inference.predictor import BundlePredictor
 
-from .batching import Batcher, BatchMetrics
-from .errors import NotReady, Unauthorized
+from .batching import BatchMetrics, Scheduler
+from .dem import Dems
+from .errors import NotReady
 from .settings import Settings
 
 
@@ -22,18 +23,20 @@ class ServiceState:
     metrics: BatchMetrics
     bundle: Bundle | None = None
     predictor: BundlePredictor | None = None
-    batcher: Batcher | None = None
+    scheduler: Scheduler | None = None
+    dems: Dems | None = None
     ready: bool = False
 
 
 @dataclass(frozen=True)
 class Ready:
-    """A loaded, warmed-up model and its batcher."""
+    """A loaded, warmed-up model and its scheduler."""
 
     settings: Settings
     bundle: Bundle
     predictor: BundlePredictor
-    batcher: Batcher
+    scheduler: Scheduler
+    dems: Dems
 
 
 def get_state(request: Request) -> ServiceState:
@@ -42,21 +45,18 @@ def get_state(request: Request) -> ServiceState:
 
 
 def get_ready(state: ServiceState = Depends(get_state)) -> Ready:
-    if not state.ready or state.bundle is None or state.predictor is None or state.batcher is None:
+    if (
+        not state.ready
+        or state.bundle is None
+        or state.predictor is None
+        or state.scheduler is None
+        or state.dems is None
+    ):
         raise NotReady("the model is not loaded and warmed up yet")
-    return Ready(state.settings, state.bundle, state.predictor, state.batcher)
+    return Ready(state.settings, state.bundle, state.predictor, state.scheduler, state.dems)
 
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
-
-
-def require_api_key(
-    key: str | None = Depends(_api_key), state: ServiceState = Depends(get_state)
-) -> None:
-    """With ``EQUIGRID_API_KEYS`` set, a valid ``X-API-Key`` is needed (401 otherwise)."""
-    keys = state.settings.api_keys
-    if not keys:
-        return
-    given = (key or "").encode()
-    if not any(hmac.compare_digest(given, k.encode()) for k in keys):
-        raise Unauthorized("a valid X-API-Key header is required")
+def key_is_valid(given: str | None, keys: Iterable[str]) -> bool:
+    """Constant-time comparison of ``given`` with every configured key."""
+    g = (given or "").encode()
+    return any(hmac.compare_digest(g, k.encode()) for k in keys)

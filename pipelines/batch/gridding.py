@@ -1,110 +1,201 @@
-"""Batch gridding: validated stations per time step -> one CF-1.10 netCDF of mean and variance.
+"""Batch gridding: a screened station record -> one CF dataset of mean and variance per step.
 
-Every time step goes through the one prediction path (:class:`inference.predictor.Predictor`)
-and is written into a temporary file (:func:`inference.files.atomic_path`, ``0644``) that is
-moved into place only when complete, so memory stays flat over long records and an existing
-output is never clobbered by a failed run.
+:func:`run_job` is the path of one job: the partial store is opened (or reopened with
+``resume``, :mod:`.store`), the output's template written (:mod:`.output`), every time chunk
+not yet complete computed on a dask.distributed cluster (:mod:`.cluster`, :mod:`.worker`),
+progress shown (:mod:`.progress`), and the output written from the store, appearing (mode
+0644) only when every chunk is done. The job's identity (hashes of the observations, grid,
+time axis, cell elevations; the model's sha256; the settings that change floats) is kept
+with the partial store, so a resumed job is the same job and its result equals an
+uninterrupted run's.
 """
 
 from __future__ import annotations
 
-import time as clock
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
-import netCDF4
 import numpy as np
-import pandas as pd
+from numpy.typing import NDArray
 
 from inference.bundle import Bundle
-from inference.cf import CONVENTIONS, coordinate_attrs, variable_attrs
-from inference.errors import StationError
-from inference.files import atomic_path
-from inference.predictor import Predictor, Query
-from inference.stations import Stations
+from inference.coords import wrap_longitude
 from inference.targets import TargetGrid
-from inference.units import TemperatureUnit, from_kelvin
+from inference.units import TemperatureUnit
 
-TIME_UNITS = "hours since 1970-01-01 00:00:00"
+from .cluster import dispatch
+from .output import OutputFormat, create_store, finish, template
+from .plan import TimeAxis, chunk_spans
+from .progress import Progress
+from .screening import Observations, Screening
+from .store import completed, open_partial, remove, reports
+from .worker import Chunk, ChunkResult, WorkerJob
 
 
-def grid_record(
-    bundle: Bundle,
-    predictor: Predictor,
-    sets: Iterable[Stations],
-    grid: TargetGrid,
-    out: Path,
-    units: TemperatureUnit = TemperatureUnit.K,
-    equivariant_only: bool = False,
-) -> list[dict[str, object]]:
-    """Grid each station set and write ``tas``/``tas_variance`` (time, lat, lon) to ``out``.
+@dataclass(frozen=True)
+class Job:
+    """One batch job: what to grid, with which model, into which output."""
 
-    Returns one summary row per time step. The output appears only when every step is done.
-    """
-    rows: list[dict[str, object]] = []
-    with atomic_path(out) as tmp, netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
-        nc.Conventions = CONVENTIONS
-        nc.title = "equigrid gridded near-surface air temperature"
-        nc.source = f"equigrid model {bundle.name} {bundle.version} sha256:{bundle.sha256}"
-        nc.history = f"{pd.Timestamp.now('UTC'):%Y-%m-%dT%H:%M:%SZ} equigrid grid"
-        nc.createDimension("time", None)
-        nc.createDimension("lat", grid.shape[0])
-        nc.createDimension("lon", grid.shape[1])
-        attrs = coordinate_attrs()
-        for name, values in (("lat", grid.lat), ("lon", grid.lon)):
-            v = nc.createVariable(name, "f8", (name,))
-            v.setncatts(attrs[name])
-            v[:] = values
-        tv = nc.createVariable("time", "f8", ("time",))
-        tv.setncatts({"standard_name": "time", "units": TIME_UNITS, "calendar": "standard"})
-        va = variable_attrs(units)
-        fields = {}
-        for name in ("tas", "tas_variance"):
-            fields[name] = nc.createVariable(
-                name,
-                "f4",
-                ("time", "lat", "lon"),
-                zlib=True,
-                chunksizes=(1, *grid.shape),
-                fill_value=np.float32(np.nan),
+    out: Path
+    fmt: OutputFormat
+    grid: TargetGrid
+    axis: TimeAxis
+    screening: Screening
+    bundle: Bundle
+    units: TemperatureUnit
+    device: str = "cpu"
+    equivariant_only: bool = False
+    chunk_steps: int = 24
+    batch_steps: int = 8
+    threads: int = 1
+    target_elevation: NDArray[np.float32] | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, str]:
+        """What makes two runs the same job (compared on ``--resume``)."""
+        obs = self.screening.observations
+        return {
+            "observations": _digest(obs.step, obs.lat, obs.lon, obs.value_k, obs.elevation_m),
+            "grid": _digest(self.grid.lat, self.grid.lon),
+            "time axis": _digest(self.axis.times) if self.axis.times is not None else "none",
+            "cell elevations": _digest(self.target_elevation)
+            if self.target_elevation is not None
+            else "none",
+            "model": self.bundle.sha256,
+            "units": self.units.value,
+            "device": self.device,
+            "equivariant_only": str(self.equivariant_only),
+            "chunk_steps": str(self.chunk_steps),
+            "batch_steps": str(self.batch_steps),
+            "threads": str(self.threads),
+        }
+
+
+@dataclass
+class Outcome:
+    """What a run did: steps in all, steps without stations, chunks computed and resumed."""
+
+    steps: int
+    empty_steps: int
+    computed: int
+    resumed: int
+    seconds: float
+    rate: float
+    loads_per_worker: int
+    workers: int
+
+
+def _digest(*arrays: NDArray[Any] | None) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes() if a is not None else b"-")
+    return h.hexdigest()[:16]
+
+
+def run_job(
+    job: Job,
+    connect: Callable[[], AbstractContextManager[Any]],
+    resume: bool = False,
+    stream: IO[str] | None = None,
+    quiet: bool = False,
+) -> Outcome:
+    """Run ``job`` on the cluster that ``connect`` gives (module docstring)."""
+    obs = job.screening.observations
+    spans = chunk_spans(len(job.axis), job.chunk_steps)
+    partial = open_partial(
+        job.out, {"identity": job.identity(), "command": job.attrs.get("command", "")}, resume
+    )
+    try:
+        if not partial.done:  # a fresh job, or one killed before any chunk completed
+            in_domain = _in_domain(job)
+            create_store(
+                partial.data,
+                template(job.grid, job.axis, obs, in_domain, job.units, job.chunk_steps, job.attrs),
             )
-            fields[name].setncatts(va[name])
-        tas, tvar = fields["tas"], fields["tas_variance"]
-        nst = nc.createVariable("n_stations", "i4", ("time",))
-        nst.long_name = "stations used"
-        dom = nc.createVariable("in_domain", "i1", ("lat", "lon"))
-        dom.setncatts(va["in_domain"])
-        la, lo = grid.mesh()
-        for i, s in enumerate(sets):
-            t0 = clock.perf_counter()
-            p = predictor.predict(
-                Query(
-                    s.lat,
-                    s.lon,
-                    s.value_k,
-                    la,
-                    lo,
-                    station_elevation=s.elevation_m,
-                    equivariant_only=equivariant_only,
-                )
-            )
-            if i == 0:
-                dom[:] = p.in_domain.astype(np.int8)
-            hours = 0.0 if s.time is None else (s.time - pd.Timestamp(0)) / pd.Timedelta(hours=1)
-            tv[i] = hours
-            tas[i] = from_kelvin(p.mean, units).astype(np.float32)
-            tvar[i] = p.variance.astype(np.float32)
-            nst[i] = len(s.lat)
-            rows.append(
-                {
-                    "time": "-" if s.time is None else f"{s.time:%Y-%m-%d %H:%M}",
-                    "stations": len(s.lat),
-                    "merged": s.merged,
-                    "mean": float(np.mean(from_kelvin(p.mean, units))),
-                    "std": float(np.mean(np.sqrt(p.variance))),
-                    "ms": 1000 * (clock.perf_counter() - t0),
-                }
-            )
-        if not rows:
-            raise StationError("no time step with stations to grid")
-    return rows
+        todo = [i for i in range(len(spans)) if i not in partial.done]
+        before = sum(spans[i][1] - spans[i][0] for i in partial.done)
+        progress = Progress(len(job.axis), before, len(todo), stream, quiet)
+        results: list[ChunkResult] = []
+
+        def done(r: ChunkResult) -> None:
+            results.append(r)
+            progress.update(r.steps)
+
+        if todo:
+            with connect() as client:
+                dispatch(client, _worker_job(job, partial.data, partial.done_dir),
+                         _chunks(obs, spans, todo), done)  # fmt: skip
+        progress.close()
+        attrs = {**job.attrs, **_final_attrs(partial.done_dir)}
+        if partial.job.get("command") != job.attrs.get("command"):  # resumed: say so
+            attrs["command"] = partial.job.get("command", "")
+            attrs["resumed_by"] = job.attrs.get("command", "")
+        finish(partial.data, job.out, job.fmt, attrs)
+        remove(partial)
+    except BaseException:
+        if not completed(partial.done_dir):  # nothing computed: nothing to resume
+            remove(partial)
+        raise
+    finally:
+        partial.close()
+    counts = obs.per_step(len(job.axis))
+    return Outcome(
+        steps=len(job.axis),
+        empty_steps=int((counts == 0).sum()),
+        computed=len(todo),
+        resumed=len(spans) - len(todo),
+        seconds=progress.elapsed(),
+        rate=progress.rate(),
+        loads_per_worker=max((r.loads for r in results), default=0),
+        workers=len({r.worker for r in results}),
+    )
+
+
+def _in_domain(job: Job) -> NDArray[np.bool_]:
+    la, lo = job.grid.mesh()
+    if job.equivariant_only:
+        return np.zeros(la.shape, bool)
+    return job.bundle.in_domain(la, wrap_longitude(lo))
+
+
+def _worker_job(job: Job, data: Path, done_dir: Path) -> WorkerJob:
+    return WorkerJob(
+        bundle_path=str(job.bundle.path.resolve()),
+        bundle_sha256=job.bundle.sha256,
+        device=job.device,
+        threads=job.threads,
+        lat=job.grid.lat,
+        lon=job.grid.lon,
+        target_elevation=job.target_elevation,
+        units=job.units,
+        equivariant_only=job.equivariant_only,
+        batch_steps=job.batch_steps,
+        store=str(data.resolve()),
+        done_dir=str(done_dir.resolve()),
+    )
+
+
+def _chunks(obs: Observations, spans: list[tuple[int, int]], todo: list[int]) -> Iterator[Chunk]:
+    for i in todo:
+        a, b = spans[i]
+        s = obs.span(a, b)
+        yield Chunk(
+            i, a, b, obs.step[s], obs.lat[s], obs.lon[s], obs.value_k[s], obs.elevation_m[s]
+        )
+
+
+def _final_attrs(done_dir: Path) -> dict[str, str]:
+    """What only the completed chunks know: where elevations came from, the model's notes."""
+    done = reports(done_dir)
+    sources = sorted({s for r in done for s in r["elevation_source"]})
+    notes = sorted({n for r in done for n in r["notes"]})
+    out = {"date_created": datetime.now(UTC).isoformat(timespec="seconds")}
+    out["elevation_source"] = ", ".join(sources) or "none (no step had stations)"
+    if notes:
+        out["model_notes"] = "; ".join(notes)
+    return out

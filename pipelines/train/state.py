@@ -3,13 +3,15 @@
 Tensors (model, optimizer moments, RNG states) go in ``step_XXXXXXXX.safetensors`` (and the
 best validated weights in ``best_XXXXXXXX.safetensors``), everything else in
 ``state.json``, which is written last and atomically and names its tensor files, so a
-process killed at any moment leaves a consistent state behind.
+process killed at any moment leaves a consistent state behind; the snapshot before it stays
+(``state.prev.json``) and is loaded when the newest is corrupt.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from inference.errors import ConfigError
+from inference.errors import ConfigError, one_line
 from inference.files import atomic_write, write_text
 
 if TYPE_CHECKING:
@@ -64,15 +66,22 @@ class Progress:
     stopped_early: bool = False
 
 
+class TrainingStateError(ConfigError):
+    """No readable training state (every snapshot is missing or corrupt): exit 2."""
+
+
 class StateDir:
-    """``run_dir/state``: ``state.json`` (written last) naming its tensor files."""
+    """``run_dir/state``: ``state.json`` (written last) naming its tensor files, and
+    ``state.prev.json``, the snapshot before it. Loading falls back to the previous snapshot
+    when the newest is unreadable (a crash mid-write, a corrupt file)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.json = root / "state.json"
+        self.prev = root / "state.prev.json"
 
     def exists(self) -> bool:
-        return self.json.is_file()
+        return self.json.is_file() or self.prev.is_file()
 
     def save(
         self,
@@ -100,21 +109,58 @@ class StateDir:
             "optimizer": opt_doc,
             "config": config.model_dump(),
         }
+        previous = self._doc(self.json)
+        if previous is not None and previous.get("tensors") != name:
+            write_text(self.prev, json.dumps(previous, indent=1) + "\n")
         write_text(self.json, json.dumps(doc, indent=1) + "\n")
         keep = {name, doc["best"]}
+        older = self._doc(self.prev)
+        if older is not None:
+            keep |= {older.get("tensors"), older.get("best")}
         for f in self.root.glob("*.safetensors"):
             if f.name not in keep:
                 f.unlink(missing_ok=True)
 
+    @staticmethod
+    def _doc(path: Path) -> dict[str, Any] | None:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
     def load(
         self, model: nn.Module, opt: torch.optim.Optimizer
     ) -> tuple[Progress, dict[str, Tensor], dict[str, Tensor] | None]:
-        doc = json.loads(self.json.read_text())
-        if doc.get("version") != STATE_VERSION:
-            raise ConfigError(f"{self.json}: unsupported training state version")
-        tensors = load_file(str(self.root / doc["tensors"]))
+        """The newest readable snapshot (the newest, else the previous one)."""
+        errors = []
+        for path in (self.json, self.prev):
+            if not path.is_file():
+                continue
+            try:
+                return self._load(path, model, opt)
+            except Exception as e:  # any corruption: JSON, safetensors, shapes, fields
+                errors.append(f"{path.name}: {one_line(e)}")
+                if path == self.json:
+                    print(
+                        f"warning: newest training state unreadable ({one_line(e)}); "
+                        "trying the previous snapshot",
+                        file=sys.stderr,
+                    )
+        raise TrainingStateError(
+            f"{self.root}: no readable training state ({'; '.join(errors) or 'none found'}); "
+            "remove the directory to start afresh"
+        )
+
+    def _load(
+        self, path: Path, model: nn.Module, opt: torch.optim.Optimizer
+    ) -> tuple[Progress, dict[str, Tensor], dict[str, Tensor] | None]:
+        doc = json.loads(path.read_text())
+        if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
+            raise ConfigError("unsupported training state version")
+        tensors = load_file(str(self.root / str(doc["tensors"])))
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         opt.load_state_dict(_unflatten_optimizer(tensors, doc["optimizer"]))
         rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
-        best = load_file(str(self.root / doc["best"])) if doc.get("best") else None
+        best = load_file(str(self.root / str(doc["best"]))) if doc.get("best") else None
         return Progress(**doc["progress"]), rng, best

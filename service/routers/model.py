@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends
 
 from ..errors import ERROR_RESPONSES
 from ..schemas import ModelDescription
-from ..state import Ready, get_ready, require_api_key
+from ..state import Ready, get_ready
 
-router = APIRouter(prefix="/v1", tags=["model"], dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/v1", tags=["model"])
 
 
-@router.get("/model", response_model=ModelDescription, responses=ERROR_RESPONSES)
+@router.get("/model", response_model=ModelDescription, responses={503: ERROR_RESPONSES[503]})
 def describe(ready: Ready = Depends(get_ready)) -> ModelDescription:
     b = ready.bundle
     meta = b.metadata

@@ -68,3 +68,30 @@ def test_shipped_bundle_metadata_holds_no_machine_paths_or_notes() -> None:
     assert "helper" not in text.lower()
     assert meta["training"]["data"] and all("/" not in d["file"] for d in meta["training"]["data"])
     assert meta["calibration"]["variance_scale"] > 0
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda doc: [],
+        lambda doc: "text",
+        lambda doc: doc | {"metadata": "oops"},
+        lambda doc: doc | {"metadata": []},
+        lambda doc: doc | {"name": ["aeconvcnp"]},
+        lambda doc: doc | {"config": []},
+        lambda doc: doc | {"config": doc["config"] | {"unet_channels": "abc"}},
+        lambda doc: doc | {"config": doc["config"] | {"kernel_size": None}},
+        lambda doc: doc | {"sha256": 5},
+        lambda doc: doc | {"metadata": doc["metadata"] | {"normalisation": []}},
+        lambda doc: doc | {"metadata": doc["metadata"] | {"normalisation": {"t2m": 3}}},
+        lambda doc: doc | {"metadata": doc["metadata"] | {"point_aux": "elevation"}},
+        lambda doc: doc | {"metadata": doc["metadata"] | {"domain": [1, 2]}},
+        lambda doc: doc | {"metadata": doc["metadata"] | {"domain": [["a", "b"], [0, 1]]}},
+        lambda doc: doc | {"metadata": doc["metadata"] | {"domain": {"lat": 1}}},
+    ],
+)
+def test_malformed_model_json_is_one_line_bundle_error(tmp_path, mutate) -> None:
+    d = make_bundle(tmp_path)
+    doc = json.loads((d / "model.json").read_text())
+    (d / "model.json").write_text(json.dumps(mutate(doc)))
+    with pytest.raises(BundleError) as e:
+        load_bundle(d)
+    assert "\n" not in str(e.value)

@@ -78,3 +78,59 @@ def test_predict_batch_matches_one_query_at_a_time(tmp_path) -> None:
         np.testing.assert_allclose(p.variance, alone.variance, rtol=1e-4)
         np.testing.assert_array_equal(p.in_domain, alone.in_domain)
     assert not batched[-1].in_domain.any() and batched[0].in_domain.all()
+
+
+def test_grid_targets_read_out_separably_equal_points(tmp_path) -> None:
+    """A [n_lat, n_lon] meshgrid of targets takes the separable path; the same targets
+    flattened take the point path; both give the same numbers, alone and batched with
+    grids of other sizes (axes padded, then cropped)."""
+    from inference.targets import grid_axes as _grid_axes
+
+    b = BundlePredictor(load_bundle(make_bundle(tmp_path)))
+    lat, lon = np.meshgrid(np.linspace(50.3, 57.1, 23), np.linspace(-9, 1.5, 31), indexing="ij")
+    assert _grid_axes(lat.shape, lat.ravel(), lon.ravel()) is not None
+    assert _grid_axes(lat.shape, lon.ravel(), lat.ravel()) is None
+    rng = np.random.default_rng(1)
+    s = (rng.uniform(51, 56, 12), rng.uniform(-7, 0, 12), rng.uniform(275, 285, 12))
+    grid = b.predict_batch([Query(*s, lat, lon), Query(*s, lat[:9, :5], lon[:9, :5])])
+    points = b.predict_batch([Query(*s, lat.ravel(), lon.ravel())])[0]
+    np.testing.assert_allclose(grid[0].mean.ravel(), points.mean, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(grid[0].variance.ravel(), points.variance, rtol=1e-4)
+    np.testing.assert_allclose(grid[1].mean, grid[0].mean[:9, :5], rtol=0, atol=1e-4)
+
+
+def test_queries_with_different_windows_in_the_same_stride_phase_share_a_call(tmp_path) -> None:
+    """Windows that differ by whole UNet strides coalesce into one model call, and every
+    query still gets exactly its own answer. Windows start on multiples of the stride of the
+    global lattice (models/lattice.py, issue 9), so a shift of one lattice cell keeps the
+    phase too and all three share the call."""
+    b = BundlePredictor(load_bundle(make_bundle(tmp_path)))
+    model = b.bundle.model
+    step = model.cnn.multiple / model.points_per_unit  # degrees per stride of the UNet
+    lat, lon = np.meshgrid(np.linspace(51, 54, 13), np.linspace(-6, -2, 17), indexing="ij")
+    rng = np.random.default_rng(3)
+    s_lat, s_lon = rng.uniform(51.5, 53.5, 9), rng.uniform(-5.5, -2.5, 9)
+    vals = rng.uniform(276, 284, 9)
+    queries = [
+        Query(s_lat + k * d, s_lon, vals, lat + k * d, lon)
+        for k, d in ((0, 0.0), (1, step), (1, 1 / model.points_per_unit))
+    ]
+    windows = [b._prepare(q).window for q in queries]
+    assert len(set(windows)) == 3
+    calls = []
+    forward = model.forward
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape[0])
+        return forward(*args, **kwargs)
+
+    model.forward = counting
+    try:
+        together = b.predict_batch(queries)
+    finally:
+        model.forward = forward
+    assert sorted(calls) == [3]  # every window is in the lattice's stride phase
+    for q, p in zip(queries, together, strict=True):
+        alone = b.predict_batch([q])[0]
+        np.testing.assert_allclose(p.mean, alone.mean, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(p.variance, alone.variance, rtol=1e-4)

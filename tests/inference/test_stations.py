@@ -1,4 +1,4 @@
-"""The one station validator and duplicate rule, reached from the CSV reader and the API."""
+"""The one station validator and duplicate rule, reached from batch gridding and the API."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ import pytest
 from pydantic import ValidationError
 
 from inference.errors import StationError
-from inference.stations import DUPLICATE_TOLERANCE_K, validate_stations
-from pipelines.data.station_table import by_time, read_stations
+from inference.stations import (
+    DUPLICATE_TOLERANCE_K,
+    PROBLEMS,
+    duplicate_groups,
+    row_problems,
+    validate_stations,
+)
+from pipelines.batch.plan import time_axis
+from pipelines.batch.screening import Observations, Screening, screen
+from pipelines.data.station_files import read_table
 from service.schemas import StationsRequest
 
 
@@ -60,14 +68,58 @@ def _api(values: list[float]) -> StationsRequest:
     return StationsRequest.model_validate({"stations": stations, "units": "degC"})
 
 
+def _screened(csv: Path) -> tuple[Observations, Screening]:
+    table = read_table(csv)
+    s = screen(table, time_axis(table.time), (-10.0, 40.0, 10.0, 60.0))
+    return s.observations, s
+
+
 def test_csv_and_api_reach_the_same_rule(tmp_path: Path) -> None:
-    """Agreeing duplicates merge to the same stations; disagreeing ones fail both ways."""
-    (from_csv,) = by_time(read_stations(_csv(tmp_path, [7.0, 7.06]))[0])
+    """Agreeing duplicates merge to the same stations; disagreeing ones are refused by the API
+    and skipped (both rows, named by line) by batch gridding."""
+    from_csv, s = _screened(_csv(tmp_path, [7.0, 7.06]))
     from_api = _api([7.0, 7.06]).station_set()
-    for field in ("lat", "lon", "value_k", "elevation_m"):
-        np.testing.assert_array_equal(getattr(from_csv, field), getattr(from_api, field))
-    assert from_csv.merged == from_api.merged == 1
-    with pytest.raises(StationError, match=r"line 2 and .* line 3 share the position"):
-        by_time(read_stations(_csv(tmp_path, [7.0, 7.5]))[0])
+    for ours, theirs in (("lat", "lat"), ("lon", "lon"), ("value_k", "value_k")):
+        np.testing.assert_array_equal(getattr(from_csv, ours), getattr(from_api, theirs))
+    np.testing.assert_array_equal(from_csv.elevation_m, from_api.elevation_m)
+    assert s.merged == from_api.merged == 1
+    from_csv, s = _screened(_csv(tmp_path, [7.0, 7.5]))
+    assert s.counts == {"conflicting_duplicate": 2} and list(from_csv.record) == [
+        2
+    ]  # row 2: line 4
     with pytest.raises(ValidationError, match=r"stations\[0\] and stations\[1\] share"):
         _api([7.0, 7.5])
+
+
+def test_vectorised_rules_are_the_validators() -> None:
+    """row_problems and duplicate_groups decide as validate_stations does, row by row."""
+    lat = [95.0, 50.0, 50.0, np.nan, 51.0, 51.0, 52.0]
+    lon = [0.0, 400.0, 0.0, 0.0, 0.0, 360.0, 2.0]
+    val = [280.0, 280.0, 20.0, 280.0, 280.0, 280.05, 281.0]
+    names = [PROBLEMS[c][0] if c else "" for c in row_problems(lat, lon, val)]
+    assert names == [
+        "latitude_range",
+        "longitude_range",
+        "implausible_value",
+        "non_finite",
+        "",
+        "",
+        "",
+    ]
+    says = {
+        "latitude_range": "latitude lies outside",
+        "longitude_range": "longitude lies outside",
+        "implausible_value": "plausible range",
+        "non_finite": "non-finite",
+    }
+    for i, name in enumerate(names[:4]):
+        with pytest.raises(StationError, match=says[name]):
+            validate_stations([lat[i]], [lon[i]], [val[i]])
+    g = duplicate_groups(lat[4:], lon[4:], val[4:], [np.nan] * 3, step=[0, 0, 1])
+    assert list(g.group) == [0, 0, 1] and not g.conflict.any()  # 360 deg is 0 deg
+    g = duplicate_groups(lat[4:], lon[4:], val[4:], [np.nan] * 3, step=[0, 1, 1])
+    assert list(g.group) == [0, 1, 2]  # different steps never merge
+    s = validate_stations(lat[4:], lon[4:], val[4:])
+    np.testing.assert_array_equal(
+        s.value_k, duplicate_groups(lat[4:], lon[4:], val[4:], [np.nan] * 3).value_k
+    )

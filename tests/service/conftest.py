@@ -123,6 +123,7 @@ def app_settings(bundle_dir: Path) -> Settings:
         device="cpu",
         max_stations=50,
         max_grid_cells=5000,
+        max_points=5000,
         max_body_bytes=200_000,
         max_internal_cells=100_000,
     )

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from cli import app as cli_app
@@ -24,21 +25,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_live(bundle_dir: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_live(bundle_dir: Path, tmp_path: Path, workers: int) -> None:
+    """A real server; with ``--workers 2`` uvicorn's factory mode starts two processes,
+    each loading its own model (two 'serving' log lines from two pids)."""
     port = _free_port()
     env = os.environ | {"PYTHONPATH": str(REPO), "EQUIGRID_API_KEYS": "live-key"}
     cmd = [sys.executable, "-m", "cli", "serve", "--model", str(bundle_dir)]
     cmd += ["--port", str(port), "--device", "cpu", "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    cmd += ["--workers", str(workers)]
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+
+    def serving() -> set[str]:
+        lines = [ln for ln in log.read_text().splitlines() if " serving " in ln]
+        return {ln.split(" pid ")[1].split()[0] for ln in lines}
+
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while True:
-            assert proc.poll() is None, proc.communicate()[0]
+            assert proc.poll() is None, log.read_text()
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                ok = httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+                if ok and len(serving()) == workers:
                     break
             except httpx.TransportError:
                 pass
@@ -62,8 +73,10 @@ def test_serve_live(bundle_dir: Path) -> None:
         assert "equigrid_batch_size_count" in httpx.get(f"{base}/metrics").text
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=60)
+    out = log.read_text()
     assert proc.returncode == 0, out
+    assert "died" not in out, out
     assert "[live-1]" in out  # the request id reaches the logs
     assert "Application shutdown complete" in out
 
@@ -72,3 +85,19 @@ def test_serve_refuses_a_missing_bundle_in_one_line(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli_app, ["serve", "--model", str(tmp_path / "absent")])
     assert r.exit_code == 2
     assert r.output.strip().count("\n") == 0 and "model bundle not found" in r.output
+
+
+@pytest.mark.parametrize(
+    "model_json", ["[]", '{"format": 1, "name": "aeconvcnp", "config": {}, "metadata": "oops"}']
+)
+def test_serve_refuses_a_malformed_bundle_in_one_line(
+    bundle_dir: Path, tmp_path: Path, model_json: str
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in bundle_dir.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "model.json").write_text(model_json)
+    r = CliRunner().invoke(cli_app, ["serve", "--model", str(broken)])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().count("\n") == 0 and "Traceback" not in r.output

@@ -1,133 +1,189 @@
-"""Batch gridding: station CSV -> CF netCDF, streamed and atomic, with one-line errors."""
+"""Batch gridding end to end: real station files -> CF netCDF / Zarr on a dask cluster."""
 
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import xarray as xr
-from typer.testing import CliRunner
 
-from cli import app
 from inference.bundle import load_bundle
 from pipelines.batch.demo import demo_stations
-from tests.inference.test_bundle import make_bundle
+from pipelines.batch.output import read_output
+from pipelines.batch.plan import BBOX_MARGIN_DEG
 
-runner = CliRunner()
+from .conftest import grid, sao_hours
 
-
-@pytest.fixture
-def bundle_dir(tmp_path):
-    return make_bundle(tmp_path)
-
-
-def grid_cli(csv, out, bundle_dir, bbox: str, resolution: str):
-    args = ["grid", str(csv), "--out", str(out), "--model", str(bundle_dir)]
-    return runner.invoke(app, [*args, "--bbox", bbox, "--resolution", resolution])
+US = "-110,30,-90,45"  # W,S,E,N: the Great Plains and the Rockies' east side, 1 deg cells
+FIELDS = ("tas", "tas_variance", "n_stations", "in_domain", "obs_tas", "obs_lat", "obs_step")
 
 
-def write_csv(path, rows):
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+def assert_same(a: xr.Dataset, b: xr.Dataset) -> None:
+    """Bit for bit: every field, coordinate and observation (NaN equal to NaN)."""
+    for v in (*FIELDS, "lat", "lon"):
+        np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=v)
+    if "time" in a:
+        np.testing.assert_array_equal(a.time.values, b.time.values)
 
 
-def test_grid_station_record_to_cf_netcdf(tmp_path, bundle_dir) -> None:
-    rows = []
-    for h in range(3):
-        for la, lo, v in [
-            (51.5, -0.1, 9.0 + h),
-            (53.4, -2.2, 8.0 + h),
-            (55.9, -3.2, 6.0 + h),
-            (55.9, -3.2, 6.05 + h),
-        ]:  # last row repeats a position within 0.1 K: merged
-            rows.append(
-                {
-                    "time_utc": f"2019-03-27T{h:02d}:00",
-                    "latitude": la,
-                    "longitude": lo,
-                    "air_temperature_degC": v,
-                    "elevation_m": 40.0,
-                }
-            )
-    csv = write_csv(tmp_path / "obs.csv", rows)
+def test_north_america_hours_to_cf_netcdf(tmp_path, shared_data, small_bundle, scheduler) -> None:
+    csv = sao_hours(shared_data, tmp_path / "sao.csv", 3)
     out = tmp_path / "grid.nc"
-    res = grid_cli(csv, out, bundle_dir, "-6,50,1,57", "0.5")
+    res = grid(csv, "--out", out, "--bbox", US, "--resolution", 1, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
     ds = xr.open_dataset(out)
-    assert ds.tas.dims == ("time", "lat", "lon") and ds.tas.shape == (3, 15, 15)
+    assert dict(ds.sizes) | {"obs": 0} == {"time": 3, "lat": 16, "lon": 21, "obs": 0}
+    assert ds.tas.dims == ("time", "lat", "lon") and ds.tas.dtype == np.float32
     assert ds.Conventions == "CF-1.10" and ds.tas.standard_name == "air_temperature"
     assert ds.tas.units == "degC" and ds.tas_variance.units == "degC2"
-    assert ds.lat.units == "degrees_north" and ds.lon.units == "degrees_east"
-    assert (ds.n_stations.values == 3).all()
-    assert pd.Timestamp(ds.time.values[1]) == pd.Timestamp("2019-03-27T01:00")
-    assert float(ds.tas_variance.min()) > 0 and np.isfinite(ds.tas.values).all()
-    assert -30 < float(ds.tas.mean()) < 40  # degC, not K
-    assert bool(ds.in_domain.all())
-    assert "merged" in res.output
-    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # readable by others, not mkstemp's 0600
+    assert ds.tas.ancillary_variables == "tas_variance"
+    assert ds.n_stations.units == "1" and ds.lat.units == "degrees_north"
+    assert pd.Timestamp(ds.time.values[2]) == pd.Timestamp("1995-03-18T02:00")
+    assert ds.time.encoding["units"].startswith("seconds since 1970-01-01")
+    assert (ds.n_stations.values > 100).all() and np.isfinite(ds.tas.values).all()
+    assert float(ds.tas_variance.min()) > 0 and -30 < float(ds.tas.mean()) < 40
+    bundle = load_bundle(small_bundle)
+    assert ds.model_sha256 == bundle.sha256 and ds.model_name == bundle.name
+    assert ds.model_version == bundle.version and ds.equigrid_version
+    assert ds.command.startswith(f"equigrid grid {csv} --out {out}") and "--bbox" in ds.command
+    assert ds.rows_read == 3 * 1000 + ds.rows_read % 1000 and ds.bad_rows == 0
+    assert ds.rows_skipped == ds.skipped_far_from_grid > 0  # stations beyond 5 deg of the grid
+    assert int(ds.n_stations.sum()) == ds.sizes["obs"] == ds.rows_read - ds.rows_skipped
+    assert "not used" in ds.cell_elevations and not bool(ds.in_domain.any())
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert "outside the model's trained domain" in res.stderr
+    assert not (tmp_path / "grid.nc.partial").exists()
 
 
-def test_out_of_domain_record_is_flagged(tmp_path, shared_data, bundle_dir) -> None:
-    src = pd.read_csv(shared_data / "stations_suedtirol_2021-01-01_hourly.csv")
-    csv = tmp_path / "st.csv"
-    src[src.time_utc.isin(sorted(src.time_utc.unique())[:2])].to_csv(csv, index=False)
-    out = tmp_path / "alps.nc"
-    res = grid_cli(csv, out, bundle_dir, "10.4,46.2,12.4,47.1", "0.1")
+def test_two_workers_equal_the_default_run(tmp_path, shared_data, small_bundle, scheduler) -> None:
+    """The default local cluster (one worker process per core) and a cluster of two workers
+    given by --scheduler produce the same bits; the model is loaded once per worker."""
+    csv = sao_hours(shared_data, tmp_path / "sao.csv", 4)
+    args = [csv, "--bbox", US, "--resolution", 1, "--chunk-steps", 1, "--batch-steps", 2]
+    default = grid(*args, "--out", tmp_path / "a.nc", model=small_bundle)
+    assert default.exit_code == 0, default.output
+    two = grid(*args, "--out", tmp_path / "b.nc", model=small_bundle, scheduler=scheduler)
+    assert two.exit_code == 0, two.output
+    assert "4 chunks computed on 2 workers" in two.stdout
+    assert "the model loaded 1x per worker" in two.stdout
+    assert_same(xr.open_dataset(tmp_path / "a.nc"), xr.open_dataset(tmp_path / "b.nc"))
+
+
+def test_zarr_output_holds_the_same_as_netcdf(tmp_path, shared_data, small_bundle, scheduler):
+    csv = sao_hours(shared_data, tmp_path / "sao.csv", 3)
+    args = [csv, "--bbox", US, "--resolution", 1, "--chunk-steps", 2]
+    for out in ("g.nc", "g.zarr"):
+        res = grid(*args, "--out", tmp_path / out, model=small_bundle, scheduler=scheduler)
+        assert res.exit_code == 0, res.output
+    z = read_output(tmp_path / "g.zarr")
+    assert z.tas.encoding["chunks"][0] == 2  # chunked by time: one task, one region
+    assert f"--scheduler {scheduler} --chunk-steps 2" in z.attrs["command"]
+    assert_same(xr.open_dataset(tmp_path / "g.nc"), z)
+    assert stat.S_IMODE((tmp_path / "g.zarr" / "tas" / ".zarray").stat().st_mode) == 0o644
+
+
+def test_steps_without_stations_are_missing(tmp_path, small_bundle, scheduler) -> None:
+    rows = [
+        {"time": t, "lat": la, "lon": lo, "value": v}
+        for t in ("2019-03-27T00:00", "2019-03-27T03:00")
+        for la, lo, v in ((51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0))
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "obs.csv", index=False)
+    res = grid(tmp_path / "obs.csv", "--out", tmp_path / "g.nc", "--units", "degC",
+               "--bbox", "-5,50,1,56", "--resolution", 0.5, "--start", "2019-03-26T23:00",
+               "--end", "2019-03-27T04:00", "--freq", "1h", model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
-    ds = xr.open_dataset(out)
-    assert ds.sizes["time"] == 2 and not bool(ds.in_domain.any())
+    ds = xr.open_dataset(tmp_path / "g.nc")
+    assert list(ds.n_stations.values) == [0, 3, 0, 0, 3, 0]
+    missing = np.isnan(ds.tas.values).all(axis=(1, 2))
+    assert list(missing) == [True, False, True, True, False, True]
+    assert "4 of 6 time steps have no stations" in res.stderr and "4 of 6" in ds.warnings
 
 
-def test_demo_runs_without_any_data(tmp_path, bundle_dir) -> None:
+def test_no_bbox_grids_the_stations_box_plus_a_margin(tmp_path, shared_data, small_bundle,
+                                                      scheduler) -> None:  # fmt: skip
+    src = pd.read_csv(shared_data / "stations_suedtirol_2021-01-01_hourly.csv")
+    src[src.time_utc == src.time_utc.min()].to_csv(tmp_path / "st.csv", index=False)
+    res = grid(tmp_path / "st.csv", "--out", tmp_path / "g.nc", "--resolution", 0.1,
+               model=small_bundle, scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "from the stations' bounding box plus a margin (no --bbox)" in res.stderr
+    ds = xr.open_dataset(tmp_path / "g.nc")
+    first = src[src.time_utc == src.time_utc.min()]
+    m = BBOX_MARGIN_DEG
+    assert first.latitude.min() - m - 0.1 < ds.lat.min() <= first.latitude.min() - m
+    assert first.longitude.max() + m <= ds.lon.max() < first.longitude.max() + m + 0.1
+    assert ds.grid_source.endswith("(no --bbox)") and "warnings" not in ds.attrs
+
+
+def test_a_grid_no_station_is_near_is_a_warning(tmp_path, shared_data, small_bundle, scheduler):
+    csv = sao_hours(shared_data, tmp_path / "sao.csv", 1)
+    res = grid(csv, "--out", tmp_path / "g.nc", "--bbox", "100,0,104,4", "--resolution", 1,
+               model=small_bundle, scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "warning: no station lies within 5 deg of the grid 100,0,104,4" in res.stderr
+    ds = xr.open_dataset(tmp_path / "g.nc")
+    assert "no station lies within" in ds.warnings and int(ds.n_stations.sum()) == 0
+    assert np.isnan(ds.tas.values).all()
+
+
+def test_parquet_input_grids_as_the_csv(tmp_path, shared_data, small_bundle, scheduler) -> None:
+    csv = sao_hours(shared_data, tmp_path / "sao.csv", 2)
+    pd.read_csv(csv).to_parquet(tmp_path / "sao.parquet")
+    for src, out in ((csv, "a.nc"), (tmp_path / "sao.parquet", "b.nc")):
+        res = grid(src, "--out", tmp_path / out, "--bbox", US, "--resolution", 1,
+                   model=small_bundle, scheduler=scheduler)  # fmt: skip
+        assert res.exit_code == 0, res.output
+    assert_same(xr.open_dataset(tmp_path / "a.nc"), xr.open_dataset(tmp_path / "b.nc"))
+
+
+def test_demo_runs_without_any_data(tmp_path, small_bundle, scheduler) -> None:
     out = tmp_path / "demo.nc"
-    res = runner.invoke(
-        app,
-        ["grid", "--demo", "--out", str(out), "--model", str(bundle_dir), "--resolution", "0.5"],
-    )
+    res = grid("--demo", "--out", out, "--resolution", 0.5, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
     assert xr.open_dataset(out).sizes["time"] == 3
-    df = demo_stations(load_bundle(bundle_dir))
-    assert len(df) == 450 and df.value_k.between(250, 300).all()
+    table = demo_stations(load_bundle(small_bundle))
+    assert len(table) == 450 and ((table.value_k > 250) & (table.value_k < 300)).all()
 
 
-@pytest.mark.parametrize(
-    ("rows", "args", "message"),
-    [
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "F"], "--units"),
-        ([{"lat": 51, "lon": 0, "value": 280}], [], "cannot tell the units"),
-        ([{"lat": 51, "lon": 0}], ["--units", "K"], "no value column"),
-        ([{"lat": 95, "lon": 0, "value": 280}], ["--units", "K"], "line 2 latitude"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "degC"], "plausible range [-90, 60]"),
-        (
-            [{"lat": 51, "lon": 0, "value": 280}, {"lat": 51, "lon": 360, "value": 281}],
-            ["--units", "K"],
-            "line 2 and",  # the one duplicate rule: same position, values > 0.1 K apart
-        ),
-        ([{"lat": 51, "lon": 0, "value": "x"}], ["--units", "K"], "finite"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "1,50,0,55"], "west"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--resolution", "0"], "positive"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "a,b"], "four numbers"),
-    ],
-)
-def test_bad_input_one_line_error_and_existing_output_untouched(
-    tmp_path, bundle_dir, rows, args, message
-) -> None:
-    csv = write_csv(tmp_path / "obs.csv", rows)
-    out = tmp_path / "grid.nc"
-    out.write_bytes(b"previous result")
-    res = runner.invoke(
-        app, ["grid", str(csv), "--out", str(out), "--model", str(bundle_dir), *args]
-    )
-    assert res.exit_code == 2
-    assert message in res.output and len(res.output.strip().splitlines()) == 1
-    assert out.read_bytes() == b"previous result"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".grid")] == []
+def test_progress_is_a_line_per_chunk_in_logs(tmp_path, small_bundle, scheduler) -> None:
+    res = grid("--demo", "--out", tmp_path / "d.nc", "--resolution", 1, "--chunk-steps", 1,
+               model=small_bundle, scheduler=scheduler)  # fmt: skip
+    lines = [x for x in res.stderr.splitlines() if " steps/s, ETA " in x]
+    assert [x.split(" done")[0] for x in lines] == [
+        f"equigrid grid: chunk {i}/3" for i in (1, 2, 3)
+    ]
+    quiet = grid("--demo", "--out", tmp_path / "q.nc", "--resolution", 1, "--quiet",
+                 model=small_bundle, scheduler=scheduler)  # fmt: skip
+    assert "steps/s" not in quiet.stderr
 
 
-def test_missing_inputs(tmp_path, bundle_dir) -> None:
-    res = runner.invoke(app, ["grid", str(tmp_path / "none.csv"), "--model", str(bundle_dir)])
-    assert res.exit_code == 2 and "not found" in res.output
-    res = runner.invoke(app, ["grid", "--demo", "--model", str(tmp_path / "nomodel")])
-    assert res.exit_code == 2 and "model bundle not found" in res.output
+def test_progress_bar_on_a_terminal() -> None:
+    import io
+
+    from pipelines.batch.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    p = Progress(total=10, done=4, chunks=3, stream=term)
+    p.update(3)
+    p.close()
+    assert "7/10" in term.getvalue() and "step/s" in term.getvalue()
+
+
+def test_readme_main_job_writes_outside_the_tracked_tree() -> None:
+    """The set-up command's output goes to runs/ (ignored by git), not the repository root."""
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    command = next(x for x in readme.splitlines() if "equigrid grid --demo" in x)
+    out = Path(command.split("--out")[1].split()[0])
+    assert len(out.parts) > 1 and f"/{out.parts[0]}/" in (REPO / ".gitignore").read_text()

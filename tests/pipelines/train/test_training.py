@@ -163,3 +163,38 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
     recs = records(tmp_path / "r")
     assert [r["step"] for r in recs if r["event"] == "val"] == [2, 4, 6]  # rank 0 only
     assert [r["step"] for r in recs if r["event"] == "resume"] == [4]
+
+
+def test_corrupt_newest_state_falls_back_to_the_previous(tmp_path: Path) -> None:
+    """A corrupt newest snapshot resumes from the one before it; with every snapshot
+    corrupt, one line naming the directory (a ValueError: exit 2 in the CLI)."""
+    from pipelines.train.state import TrainingStateError
+
+    cfg = TrainConfig(steps=12, batch_size=4, val_every=4, checkpoint_every=4, seed=3)
+    fit(
+        small_model(),
+        GPSampler(),
+        val_tasks(),
+        cfg.model_copy(update={"steps": 8}),
+        tmp_path,
+        progress=False,
+    )
+    state = tmp_path / "state"
+    assert (state / "state.json").is_file() and (state / "state.prev.json").is_file()
+    newest = json.loads((state / "state.json").read_text())["tensors"]
+    (state / newest).write_bytes(b"not safetensors")
+    result = fit(small_model(), GPSampler(), val_tasks(), cfg, tmp_path, progress=False)
+    assert result.resumed_from == 4 and result.steps == 12
+    for f in state.glob("*.safetensors"):
+        f.write_bytes(b"garbage")
+    (state / "state.json").write_text("[]")
+    with pytest.raises(TrainingStateError) as e:
+        fit(
+            small_model(),
+            GPSampler(),
+            val_tasks(),
+            cfg.model_copy(update={"steps": 20}),
+            tmp_path,
+            progress=False,
+        )
+    assert "\n" not in str(e.value) and str(state) in str(e.value)

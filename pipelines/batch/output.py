@@ -1,0 +1,153 @@
+"""The job's output: a CF-1.10 dataset of mean and variance per cell and step, as netCDF or Zarr.
+
+Variables: ``tas(time, lat, lon)`` (``ancillary_variables = "tas_variance"``),
+``tas_variance``, ``n_stations(time)`` (stations used per step; 0: the step is missing),
+``in_domain(lat, lon)``, and the observations the model saw (``obs_*`` on an ``obs``
+dimension: position, value in the output's units, station id and step), so that a map or a
+station's series can be drawn from the output alone (``equigrid plot``). Provenance and the
+account of every input row are global attributes.
+
+:func:`create_store` writes the template into the job's Zarr store (coordinates, counts and
+observations now; the fields chunk by chunk, by the workers); :func:`finish` adds the final
+attributes and writes the output: the store itself for Zarr, or a netCDF4 file streamed
+from it one chunk at a time (memory stays flat), each appearing only when complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+import zarr
+from numpy.typing import NDArray
+
+from inference.cf import CONVENTIONS, coordinate_attrs, variable_attrs
+from inference.files import atomic_path
+from inference.targets import TargetGrid
+from inference.units import TemperatureUnit, from_kelvin
+
+from .plan import TimeAxis
+from .screening import Observations
+from .store import publish_zarr
+
+TIME_ENCODING = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "standard"}
+MAX_SPATIAL_CHUNK = 512
+
+
+class OutputFormat(StrEnum):
+    """The output's format (``auto``: by the suffix, ``.zarr`` or netCDF)."""
+
+    auto = "auto"
+    netcdf = "netcdf"
+    zarr = "zarr"
+
+
+def output_format(out: Path, chosen: OutputFormat = OutputFormat.auto) -> OutputFormat:
+    if chosen is not OutputFormat.auto:
+        return chosen
+    return OutputFormat.zarr if out.suffix.lower() == ".zarr" else OutputFormat.netcdf
+
+
+def _field_attrs(units: TemperatureUnit) -> dict[str, dict[str, Any]]:
+    va = variable_attrs(units)
+    return {
+        "tas": va["tas"] | {"ancillary_variables": "tas_variance"},
+        "tas_variance": va["tas_variance"],
+        "in_domain": va["in_domain"],
+        "n_stations": {
+            "long_name": "stations used in the time step (duplicates merged); 0: missing step",
+            "units": "1",
+        },
+    }
+
+
+def template(
+    grid: TargetGrid,
+    axis: TimeAxis,
+    obs: Observations,
+    in_domain: NDArray[np.bool_],
+    units: TemperatureUnit,
+    chunk_steps: int,
+    attrs: Mapping[str, Any],
+) -> xr.Dataset:
+    """The output as a dataset whose fields are lazy NaN (the workers fill them)."""
+    fa, ca = _field_attrs(units), coordinate_attrs()
+    ny, nx = grid.shape
+    chunks = (chunk_steps, min(ny, MAX_SPATIAL_CHUNK), min(nx, MAX_SPATIAL_CHUNK))
+    shape = (len(axis), ny, nx)
+    fields = {
+        name: (
+            ("time", "lat", "lon"),
+            da.full(shape, np.nan, dtype=np.float32, chunks=chunks),
+            fa[name],
+        )
+        for name in ("tas", "tas_variance")
+    }
+    coords: dict[str, Any] = {
+        "lat": ("lat", grid.lat, ca["lat"]),
+        "lon": ("lon", grid.lon, ca["lon"]),
+    }
+    if axis.times is not None:
+        coords["time"] = ("time", axis.times, {"standard_name": "time", "axis": "T"})
+    obs_attrs = {"long_name": "observation used (duplicates merged)"}
+    return xr.Dataset(
+        {
+            **fields,
+            "n_stations": (("time",), obs.per_step(len(axis)), fa["n_stations"]),
+            "in_domain": (("lat", "lon"), in_domain.astype(np.int8), fa["in_domain"]),
+            "obs_lat": (("obs",), obs.lat, obs_attrs | ca["lat"]),
+            "obs_lon": (("obs",), obs.lon, obs_attrs | ca["lon"]),
+            "obs_tas": (
+                ("obs",),
+                from_kelvin(obs.value_k, units),
+                obs_attrs | {"units": units.value, "standard_name": "air_temperature"},
+            ),
+            "obs_elevation": (("obs",), obs.elevation_m, {"units": "m"}),
+            "obs_station_id": (("obs",), obs.station_id.astype(object), obs_attrs),
+            "obs_step": (("obs",), obs.step.astype(np.int32), {"long_name": "index into time"}),
+        },
+        coords=coords,
+        attrs={"Conventions": CONVENTIONS, **attrs},
+    )
+
+
+def create_store(path: Path, ds: xr.Dataset) -> None:
+    """Write the template's metadata, coordinates and small variables (not the fields)."""
+    encoding: dict[str, Any] = {"tas": {}, "tas_variance": {}}
+    if "time" in ds.coords:
+        encoding["time"] = TIME_ENCODING | {"dtype": "int64"}
+    ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=True)
+
+
+def finish(data: Path, out: Path, fmt: OutputFormat, attrs: Mapping[str, Any]) -> None:
+    """Add ``attrs`` and write the output from the completed store (module docstring)."""
+    if fmt is OutputFormat.zarr:
+        group = zarr.open_group(str(data), mode="r+")
+        group.attrs.update(dict(attrs))
+        zarr.consolidate_metadata(str(data))
+        publish_zarr(data, out)
+        return
+    with xr.open_zarr(data) as ds:
+        ds.attrs.update(attrs)
+        encoding: dict[str, Any] = {
+            name: {"zlib": True, "complevel": 4, "chunksizes": (1, *ds[name].shape[1:])}
+            for name in ("tas", "tas_variance")
+        }
+        encoding["obs_station_id"] = {"dtype": str}
+        if "time" in ds.coords:
+            encoding["time"] = TIME_ENCODING | {"dtype": "int64"}
+        with atomic_path(out) as tmp, dask.config.set(scheduler="synchronous"):
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+
+
+def read_output(path: Path) -> xr.Dataset:
+    """An output (netCDF or Zarr) opened lazily."""
+    if path.is_dir():
+        return xr.open_zarr(path)
+    return xr.open_dataset(path)

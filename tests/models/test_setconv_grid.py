@@ -1,0 +1,58 @@
+"""The separable grid read-out equals the dense point read-out (decoder and whole model)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import models
+from models import TargetAxes
+from models.setconv import SetConvDecoder
+from tests.conftest import small_config
+
+
+def _axes(b: int, n_lat: int, n_lon: int, gen: torch.Generator) -> TargetAxes:
+    lat = 50 + torch.sort(torch.rand(b, n_lat, generator=gen) * 8).values
+    lon = -10 + torch.sort(torch.rand(b, n_lon, generator=gen) * 12).values
+    return TargetAxes((lat, lon))
+
+
+def test_target_axes_points_are_row_major() -> None:
+    lat, lon = torch.tensor([[1.0, 2.0]]), torch.tensor([[10.0, 20.0, 30.0]])
+    pts = TargetAxes((lat, lon)).points()
+    assert pts.shape == (1, 6, 2)
+    assert pts[0, :, 0].tolist() == [1, 1, 1, 2, 2, 2]
+    assert pts[0, :, 1].tolist() == [10, 20, 30, 10, 20, 30]
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_decoder_grid_equals_points(dim: int) -> None:
+    gen = torch.Generator().manual_seed(0)
+    dec = SetConvDecoder(dim, 0.3)
+    n = (20, 24)[:dim]
+    axes = [torch.linspace(49.0, 59.0, k, dtype=torch.float64) for k in n]
+    z = torch.randn(3, 5, *n, generator=gen)
+    t = _axes(3, 7, 9, gen)
+    t = TargetAxes(t.axes[:dim])
+    grid = dec(z, t, axes)
+    dense = dec(z, t.points(), axes)
+    assert grid.shape == dense.shape == (3, t.num_points, 5)
+    torch.testing.assert_close(grid, dense, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["convcnp", "aeconvcnp"])
+def test_model_grid_targets_equal_points(name: str) -> None:
+    torch.manual_seed(0)
+    m = models.build_model(name, **small_config(name)).eval()
+    gen = torch.Generator().manual_seed(1)
+    xc = torch.stack(
+        [50 + 8 * torch.rand(2, 30, generator=gen), -10 + 12 * torch.rand(2, 30, generator=gen)], -1
+    )
+    yc = torch.randn(2, 30, 1, generator=gen)
+    t = _axes(2, 11, 13, gen)
+    with torch.no_grad():
+        for strict in (False, True):
+            a = m(xc, yc, t, strict=strict)
+            b = m(xc, yc, t.points(), strict=strict)
+            torch.testing.assert_close(a.mean, b.mean, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(a.variance, b.variance, rtol=1e-5, atol=1e-5)

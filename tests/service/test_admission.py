@@ -1,0 +1,180 @@
+"""Admission and fairness: lanes, bounded queues, deadlines, off-loop parsing, the honest
+OpenAPI document and the offline docs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+
+import httpx
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
+
+from inference.predictor import Prediction, Query
+from service.batching import BatchMetrics, Scheduler
+from service.errors import DeadlineExceeded, Overloaded
+from service.settings import Settings
+
+from .conftest import make_client
+from .test_api import BODY
+
+
+def _fake(seconds: float, started: threading.Event | None = None):
+    def predict(queries: Sequence[Query]) -> list[Prediction]:
+        if started is not None:
+            started.set()
+        time.sleep(seconds)
+        shape = np.shape(queries[0].target_lat)
+        return [Prediction(np.zeros(shape), np.ones(shape), np.ones(shape, bool)) for _ in queries]
+
+    return predict
+
+
+def _scheduler(predict, timeout_s: float = 5.0, max_queue: tuple[int, int] = (4, 1)) -> Scheduler:
+    return Scheduler(
+        predict,
+        max_size=1,
+        wait_s=0.0,
+        small_cost=1.0,
+        max_queue=max_queue,
+        timeout_s=timeout_s,
+        metrics=BatchMetrics(CollectorRegistry()),
+    )
+
+
+Q = Query([50.0], [0.0], [280.0], [[50.0]], [[0.0]])
+
+
+def test_small_requests_are_not_held_up_by_a_large_one() -> None:
+    started = threading.Event()
+
+    def predict(queries: Sequence[Query]) -> list[Prediction]:
+        big = np.shape(queries[0].target_lat) == (2, 2)
+        if big:
+            started.set()
+            time.sleep(1.5)
+        return _fake(0.0)(queries)
+
+    s = _scheduler(predict)
+    s.start()
+    try:
+
+        async def scenario() -> float:
+            big = Query([50.0], [0.0], [280.0], np.zeros((2, 2)) + 50, np.zeros((2, 2)))
+            task = asyncio.ensure_future(s.submit(big, cost=100.0))
+            await asyncio.to_thread(started.wait)
+            t = time.perf_counter()
+            await s.submit(Q, cost=0.1)
+            small = time.perf_counter() - t
+            await task
+            return small
+
+        assert asyncio.run(scenario()) < 0.5
+    finally:
+        s.stop()
+
+
+def test_full_queue_is_503_with_retry_after_and_deadline_is_504() -> None:
+    started = threading.Event()
+    s = _scheduler(_fake(1.0, started), timeout_s=0.3, max_queue=(4, 1))
+    s.start()
+    try:
+
+        async def scenario() -> None:
+            running = asyncio.ensure_future(s.submit(Q, cost=50.0))  # runs (slow lane)
+            await asyncio.to_thread(started.wait)
+            queued = asyncio.ensure_future(s.submit(Q, cost=50.0))  # waits in the queue
+            await asyncio.sleep(0.05)
+            with pytest.raises(Overloaded) as e:
+                await s.submit(Q, cost=50.0)  # the queue of one is full
+            assert int(e.value.headers["Retry-After"]) >= 1
+            for fut in (running, queued):
+                with pytest.raises(DeadlineExceeded):
+                    await fut
+
+        asyncio.run(scenario())
+    finally:
+        s.stop()
+
+
+def test_health_answers_while_a_large_body_is_parsed(app_settings: Settings) -> None:
+    settings = app_settings.model_copy(update={"max_body_bytes": 40_000_000, "max_stations": 10**6})
+    for c in make_client(settings):
+        app = c.app
+        assert isinstance(app, FastAPI)
+        big = BODY | {
+            "stations": [{"lat": 52 + i * 1e-5, "lon": 0.0, "value": 300.0} for i in range(200_000)]
+        }
+
+        async def scenario(app: FastAPI, big: dict) -> tuple[int, float]:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as ac:
+                post = asyncio.ensure_future(ac.post("/v1/grid", json=big))
+                await asyncio.sleep(0.05)
+                worst = 0.0
+                while not post.done():
+                    t = time.perf_counter()
+                    assert (await ac.get("/healthz")).status_code == 200
+                    worst = max(worst, time.perf_counter() - t)
+                    await asyncio.sleep(0.01)
+                return (await post).status_code, worst
+
+        status, worst = asyncio.run(scenario(app, big))
+        assert status == 422  # 300 degC is implausible
+        assert worst < 0.5, worst
+
+
+def test_keys_are_checked_before_the_body_is_read(app_settings: Settings) -> None:
+    settings = app_settings.model_copy(update={"api_keys": frozenset({"k"})})
+    for c in make_client(settings):
+        r = c.post("/v1/grid", content=b"{" * 100_000, headers={"content-type": "application/json"})
+        assert r.status_code == 401  # not 413 (body limit) nor 400 (not JSON)
+
+
+def test_openapi_declares_keys_only_when_configured(
+    client: TestClient, app_settings: Settings
+) -> None:
+    doc = client.get("/openapi.json").json()
+    assert "X-API-Key" not in str(doc) and "securitySchemes" not in doc["components"]
+    op = doc["paths"]["/v1/grid"]["post"]
+    assert "401" not in op["responses"] and op["requestBody"]["required"]
+    assert {"400", "406", "413", "415", "422", "503", "504"} <= op["responses"].keys()
+    req = doc["components"]["schemas"]["GridRequest"]
+    assert "duplicate" not in req["description"] or "same position" in req["description"]
+    assert req["properties"]["stations"]["maxItems"] == app_settings.max_stations
+    assert "422" not in doc["paths"]["/v1/model"]["get"]["responses"]
+    with_keys = app_settings.model_copy(update={"api_keys": frozenset({"k"})})
+    for c in make_client(with_keys):
+        doc = c.get("/openapi.json").json()
+        assert doc["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "X-API-Key"
+        assert doc["paths"]["/v1/grid"]["post"]["security"] == [{"ApiKeyAuth": []}]
+        assert "401" in doc["paths"]["/v1/grid"]["post"]["responses"]
+        assert "security" not in doc["paths"]["/healthz"]["get"]
+
+
+def test_docs_are_served_offline(client: TestClient) -> None:
+    for page, asset in (
+        ("/docs", "/static/swagger-ui-bundle.js"),
+        ("/redoc", "/static/redoc.standalone.js"),
+    ):
+        html = client.get(page).text
+        assert asset in html and "cdn" not in html.lower() and "googleapis" not in html
+        assert client.get(asset).status_code == 200
+
+
+def test_npz_response(client: TestClient) -> None:
+    import io
+
+    r = client.post("/v1/grid", json=BODY, headers={"Accept": "application/x-npz"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-npz"
+    js = client.post("/v1/grid", json=BODY).json()
+    with np.load(io.BytesIO(r.content)) as z:
+        assert z["mean"].dtype == np.float32 and z["mean"].shape == (7, 9)
+        np.testing.assert_allclose(z["mean"], js["mean"], rtol=1e-6)
+        assert str(z["units"]) == "degC" and str(z["variance_units"]) == "degC2"
+        assert list(z["notes"]) == js["notes"]

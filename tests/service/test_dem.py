@@ -1,0 +1,89 @@
+"""Cell elevations from the service's DEMs (``EQUIGRID_DEM``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from cli.app import app as cli_app
+from inference.errors import DemError
+from service.app import create_app
+from service.settings import Settings
+
+from .conftest import make_client
+from .test_api import BODY, STATIONS
+
+
+def write_dem(
+    path: Path, lat0: float, lat1: float, lon0: float, lon1: float, sea_west_of: float = -99
+) -> Path:
+    lat, lon = np.arange(lat0, lat1 + 1e-9, 0.1), np.arange(lon0, lon1 + 1e-9, 0.1)
+    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    orog = np.where(lo < sea_west_of, np.nan, 400 + 300 * np.sin(la) * np.cos(lo))
+    ds = xr.Dataset(
+        {"orog": (("latitude", "longitude"), orog.astype(np.float32), {"units": "m"})},
+        coords={
+            "latitude": ("latitude", lat, {"units": "degrees_north"}),
+            "longitude": ("longitude", lon, {"units": "degrees_east"}),
+        },
+    )
+    ds.to_netcdf(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dem_client(app_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    d = tmp_path_factory.mktemp("dems")
+    # covers part of the test grid; no values west of 4.5 W (a land-only DEM's sea)
+    write_dem(d / "south.nc", 51.0, 53.6, -5.0, 1.0, sea_west_of=-4.5)
+    write_dem(d / "far.nc", 40.0, 42.0, 10.0, 12.0)
+    yield from make_client(app_settings.model_copy(update={"dem": d}))
+
+
+def test_dem_gives_cell_elevations(client: TestClient, dem_client: TestClient) -> None:
+    plain = client.post("/v1/grid", json=BODY).json()
+    r = dem_client.post("/v1/grid", json=BODY)
+    assert r.status_code == 200, r.text
+    g = r.json()
+    assert any("cell elevations from the DEM (south.nc) for" in n for n in g["notes"])
+    assert not np.allclose(g["mean"], plain["mean"], atol=1e-3)
+    # the DEM's sea (no values) leaves those cells to the model, the request still succeeds
+    sea = BODY | {"grid": {"bbox": [-5, 51.5, -3, 53], "resolution_deg": 0.5}}
+    r = dem_client.post("/v1/grid", json=sea)
+    assert r.status_code == 200, r.text
+    assert any("for 12 of 20 targets" in n for n in r.json()["notes"]), r.json()["notes"]
+    # elevations in the request win over the DEM
+    given = np.full(np.shape(g["mean"]), 100.0).tolist()
+    a = dem_client.post("/v1/grid", json=BODY | {"elevation_m": given}).json()
+    b = client.post("/v1/grid", json=BODY | {"elevation_m": given}).json()
+    np.testing.assert_allclose(a["mean"], b["mean"], atol=1e-4)
+
+
+def test_no_dem_covering_says_so(dem_client: TestClient) -> None:
+    body = BODY | {"grid": {"bbox": [-9.5, 56.0, -8.0, 57.5], "resolution_deg": 0.5}}
+    notes = dem_client.post("/v1/grid", json=body).json()["notes"]
+    assert any("cell elevations from the DEM were not used" in n for n in notes), notes
+    pts = {"stations": STATIONS, "targets": [{"lat": 52.0, "lon": -1.0}]}
+    assert any(
+        "from the DEM (south.nc)" in n
+        for n in dem_client.post("/v1/points", json=pts).json()["notes"]
+    )
+
+
+def test_bad_dem_stops_start_up(app_settings: Settings, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.nc"
+    bad.write_text("not netCDF")
+    with (
+        pytest.raises(DemError),
+        TestClient(create_app(app_settings.model_copy(update={"dem": bad}))),
+    ):
+        pass
+    r = CliRunner().invoke(
+        cli_app, ["serve", "--model", str(app_settings.model), "--dem", str(tmp_path / "none.nc")]
+    )
+    assert r.exit_code == 2 and r.output.strip().count("\n") == 0, r.output
