@@ -91,3 +91,31 @@ def elevation_policy(
         "elevations times the fitted lapse rate added to the variance"
     )
     return ec, np.where(np.isfinite(et), et, np.nan), "given, stations' mean elevation", [note]
+
+
+Axes = tuple[NDArray[np.float64], NDArray[np.float64]]
+
+
+def model_elevations(
+    bundle: Bundle,
+    stations: Axes,
+    targets: Axes,
+    given: tuple[ArrayLike | None, ArrayLike | None],
+    grid: Axes | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, list[str]]:
+    """The model's elevation inputs at stations and targets ((lat, lon) each), the source
+    and notes: in m by :func:`elevation_policy` for anomaly models, else filled
+    (:func:`fill_elevation`) and normalised with the bundle's statistics."""
+    if bundle.anomalies:
+        return elevation_policy(given[0], given[1], len(stations[0]), len(targets[0]))
+    (c_elev, src_c), (t_elev, src_t) = (
+        fill_elevation(bundle, *stations, given[0]),
+        fill_elevation(bundle, *targets, given[1], grid),
+    )
+    parts = {p for src in (src_c, src_t) for p in src.split(", ")}
+    notes = []
+    if parts != {"given"}:
+        filled = ", ".join(sorted(parts - {"given"}))
+        notes.append(f"elevation not given everywhere; filled from {filled}")
+    e = bundle.normalisation["elevation"]
+    return e.normalise(c_elev), e.normalise(t_elev), ", ".join(sorted(parts)), notes

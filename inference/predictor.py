@@ -31,7 +31,7 @@ from models.setconv import TargetAxes
 from .bundle import Bundle
 from .coalesce import groups
 from .coords import wrap_longitude
-from .elevation import elevation_policy, fill_elevation
+from .elevation import model_elevations
 from .errors import EquigridError
 from .padding import pad_grid, pad_last, pad_repeat
 from .targets import grid_axes
@@ -207,15 +207,15 @@ class BundlePredictor:
         w = window(xc[None], xt[None])
         return w.start, w.shape
 
-    def _prepare_anomalies(self, q: Query) -> _Task:
-        """Values in K relative to the stations' mean (taken in float64 and added back after
-        the model, so a shift of every station value is exact), elevations in m by
-        :func:`~inference.elevation.elevation_policy`."""
+    def _prepare(self, q: Query) -> _Task:
+        """Model-ready tensors: anomaly models get values relative to the stations' mean
+        (float64, added back in ``_run``: shifts are exact), older ones normalised values."""
         b, c = self.bundle, _Coordinates.of(q)
         dev, f32 = b.device, torch.float32
         xc, xt = self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon)
-        ref = float(np.mean(c.s_val))
-        yc = torch.tensor(c.s_val - ref, dtype=f32, device=dev)[:, None]
+        ref = float(np.mean(c.s_val)) if b.anomalies else 0.0
+        vals = c.s_val - ref if b.anomalies else b.normalisation["t2m"].normalise(c.s_val)
+        yc = torch.tensor(vals, dtype=f32, device=dev)[:, None]
         task = _Task(xc, yc, xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon))
         task.ref = ref
         grid = c.grid if isinstance(b.model, ConvCNP) else None
@@ -225,43 +225,12 @@ class BundlePredictor:
                 torch.tensor(grid[1], dtype=f32, device=dev),
             )
         if b.point_aux:
-            ec, et, task.elevation_source, task.notes = elevation_policy(
-                q.station_elevation, q.target_elevation, len(c.s_lat), len(c.t_lat)
-            )
+            ec, et, task.elevation_source, task.notes = model_elevations(
+                b, (c.s_lat, c.s_lon), (c.t_lat, c.t_lon),
+                (q.station_elevation, q.target_elevation), grid,
+            )  # fmt: skip
             task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
             task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
-        task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
-        return task
-
-    def _prepare(self, q: Query) -> _Task:
-        if self.bundle.anomalies:
-            return self._prepare_anomalies(q)
-        b, c = self.bundle, _Coordinates.of(q)
-        dev, f32 = b.device, torch.float32
-        xc, xt = self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon)
-        yc = b.normalisation["t2m"].normalise(torch.tensor(c.s_val, dtype=f32, device=dev))
-        task = _Task(
-            xc, yc[:, None], xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon)
-        )
-        grid = c.grid if isinstance(b.model, ConvCNP) else None
-        if grid is not None:
-            task.grid = (
-                torch.tensor(grid[0], dtype=f32, device=dev),
-                torch.tensor(grid[1], dtype=f32, device=dev),
-            )
-        if b.point_aux:
-            (c_elev, src_c), (t_elev, src_t) = (
-                fill_elevation(b, c.s_lat, c.s_lon, q.station_elevation),
-                fill_elevation(b, c.t_lat, c.t_lon, q.target_elevation, grid),
-            )
-            parts = {p for src in (src_c, src_t) for p in src.split(", ")}
-            if parts != {"given"}:
-                filled = ", ".join(sorted(parts - {"given"}))
-                task.notes.append(f"elevation not given everywhere; filled from {filled}")
-            e = b.normalisation["elevation"]
-            task.aux_c = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[:, None]
-            task.aux_t = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[:, None]
-            task.elevation_source = ", ".join(sorted(parts))
         task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
         return task
 
