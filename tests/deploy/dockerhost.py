@@ -137,11 +137,22 @@ def base_image() -> str:
     return tag
 
 
-def locked_version(package: str) -> str:
+def locked_versions() -> dict[str, str]:
+    """requirements/lock.txt as {normalised name: version}."""
+    pins = {}
     for line in (REPO / "requirements" / "lock.txt").read_text().splitlines():
-        if line.startswith(f"{package}=="):
-            return line.split("==", 1)[1].split()[0]
-    raise LookupError(f"{package} is not in requirements/lock.txt")
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split(";")[0].strip().split("==")
+            pins[normalise(name)] = version
+    return pins
+
+
+def normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def locked_version(package: str) -> str:
+    return locked_versions()[normalise(package)]
 
 
 @contextmanager

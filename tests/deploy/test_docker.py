@@ -125,19 +125,14 @@ def test_image_is_unprivileged_slim_and_locked(served: Served) -> None:
     assert compilers == "", f"a compiler in the runtime image: {compilers}"
     # every installed distribution at its locked version (torch: the "+cpu" build of it)
     freeze = served.sh("python3 -m pip freeze --all --exclude-editable")
-    lock = {}
-    for line in (dh.REPO / "requirements" / "lock.txt").read_text().splitlines():
-        if "==" in line and not line.startswith((" ", "#")):
-            name, version = line.split(";")[0].strip().split("==")
-            lock[name.lower().replace("_", "-")] = version
+    lock = dh.locked_versions()
     off = []
     for line in freeze.splitlines():
         if line.startswith("equigrid") or line.startswith("pip=="):  # ours; the venv's own
             continue
         name, version = line.split("==")
-        key = name.lower().replace("_", "-")
-        if lock.get(key) != version.removesuffix("+cpu"):
-            off.append(f"{line} (lock: {lock.get(key)})")
+        if lock.get(dh.normalise(name)) != version.removesuffix("+cpu"):
+            off.append(f"{line} (lock: {lock.get(dh.normalise(name))})")
     assert not off, f"installed but not as locked: {off}"
     assert "torch==" + dh.locked_version("torch") + "+cpu" in freeze
 
