@@ -68,6 +68,8 @@ def test_shipped_bundle_metadata_holds_no_machine_paths_or_notes() -> None:
     assert "helper" not in text.lower()
     assert meta["training"]["data"] and all("/" not in d["file"] for d in meta["training"]["data"])
     assert meta["calibration"]["variance_scale"] > 0
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
