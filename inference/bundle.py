@@ -56,6 +56,23 @@ class Bundle:
     device: torch.device
 
     @property
+    def anomalies(self) -> bool:
+        """The model takes values in K and elevations in m and works on task anomalies."""
+        return bool(getattr(self.model, "anomalies", False))
+
+    @property
+    def variance_scale(self) -> float:
+        """Validation-fitted factor on the predictive variance (1 if the bundle has none)."""
+        cal = self.metadata.get("calibration") or {}
+        return float(cal.get("variance_scale", 1.0))
+
+    @property
+    def variance_floor(self) -> float:
+        """Observation-noise variance (K²) added to every prediction (0 if none)."""
+        cal = self.metadata.get("calibration") or {}
+        return float(cal.get("variance_floor_k2", 0.0))
+
+    @property
     def version(self) -> str:
         return str(self.metadata.get("code_version", "unknown"))
 
@@ -133,6 +150,11 @@ def validate_metadata(meta: dict[str, Any], model: nn.Module) -> None:
         raise BundleError("bundle metadata must be a JSON object")
     if meta.get("kind") != BUNDLE_KIND or meta.get("bundle_version") != BUNDLE_VERSION:
         raise BundleError("not an equigrid model bundle (metadata.kind/bundle_version)")
+    cal = meta.get("calibration") or {}
+    for key, low in (("variance_scale", 0.0), ("variance_floor_k2", -1e-12)):
+        v = cal.get(key) if isinstance(cal, dict) else None
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > low):
+            raise BundleError(f"bad calibration.{key} {v!r}")
     norm = meta.get("normalisation")
     if not isinstance(norm, dict) or "t2m" not in norm:
         raise BundleError("bundle metadata lacks normalisation statistics for t2m")

@@ -1,4 +1,10 @@
-"""Digital elevation models: read heights from a CF netCDF and resample them bilinearly.
+"""Digital elevation models: read heights from a CF netCDF or a GeoTIFF and resample them
+bilinearly.
+
+GeoTIFFs (:func:`read_geotiff`, via ``tifffile``) must be in geographic coordinates
+(longitude/latitude degrees, e.g. EPSG:4326, GeoTIFF model type 2), north-up, without
+rotation; the GDAL no-data value becomes NaN; pixel-is-area and pixel-is-point rasters
+are both placed at their pixel centres.
 
 :func:`height_from` finds the height variable of a dataset through a small lexicon of the
 names DEMs use (``orog``, ``elevation``, ``HSURF``, ...), or a surface geopotential
@@ -54,10 +60,13 @@ def height_from(ds: xr.Dataset, source: str) -> xr.DataArray:
 
 
 def read_dem(path: str | Path) -> xr.DataArray:
-    """Heights (m) of a CF netCDF DEM as ``orog(latitude, longitude)``, latitude ascending."""
+    """Heights (m) of a DEM (CF netCDF, or GeoTIFF by its suffix) as
+    ``orog(latitude, longitude)``, latitude ascending."""
     p = Path(path)
     if not p.is_file():
         raise DemError(f"DEM not found: {p}")
+    if p.suffix.lower() in (".tif", ".tiff"):
+        return read_geotiff(p)
     try:
         ds = xr.open_dataset(p)
     except (OSError, ValueError) as e:
@@ -66,6 +75,59 @@ def read_dem(path: str | Path) -> xr.DataArray:
         return height_from(rename_coords(ds, keep=SPATIAL), str(p)).rename("orog")
     except DataError as e:
         raise DemError(str(e)) from None
+
+
+# GeoTIFF tags and keys (GeoTIFF 1.1, OGC 19-008r4)
+_PIXEL_SCALE, _TIEPOINT, _GEOKEYS, _GDAL_NODATA = 33550, 33922, 34735, 42113
+_MODEL_TYPE, _RASTER_TYPE = 1024, 1025
+_GEOGRAPHIC, _PIXEL_IS_POINT = 2, 2
+
+
+def read_geotiff(path: str | Path) -> xr.DataArray:
+    """Heights (m) of a geographic GeoTIFF DEM as ``orog(latitude, longitude)``."""
+    import tifffile
+
+    p = Path(path)
+    try:
+        with tifffile.TiffFile(p) as tif:
+            page = tif.pages.first
+            tags = {t.code: t.value for t in page.tags.values()}
+            z = page.asarray().astype(np.float64)
+    except (OSError, ValueError, tifffile.TiffFileError) as e:
+        raise DemError(f"{p}: cannot read as GeoTIFF ({one_line(e)})") from None
+    if z.ndim != 2:
+        raise DemError(f"{p}: expected one band of heights, got shape {z.shape}")
+    if _PIXEL_SCALE not in tags or _TIEPOINT not in tags:
+        raise DemError(f"{p}: not a GeoTIFF (no pixel scale / tie point tags)")
+    keys = _geokeys(tags.get(_GEOKEYS))
+    if keys.get(_MODEL_TYPE, _GEOGRAPHIC) != _GEOGRAPHIC:
+        raise DemError(f"{p}: projected GeoTIFF; reproject it to longitude/latitude (EPSG:4326)")
+    sx, sy = float(tags[_PIXEL_SCALE][0]), float(tags[_PIXEL_SCALE][1])
+    i0, j0, _, x0, y0, _ = (float(v) for v in tags[_TIEPOINT][:6])
+    if sx <= 0 or sy <= 0:
+        raise DemError(f"{p}: pixel scale must be positive (north-up, no rotation)")
+    centre = 0.0 if keys.get(_RASTER_TYPE) == _PIXEL_IS_POINT else 0.5
+    lon = x0 + (np.arange(z.shape[1]) + centre - i0) * sx
+    lat = y0 - (np.arange(z.shape[0]) + centre - j0) * sy
+    nodata = tags.get(_GDAL_NODATA)
+    if nodata is not None:
+        text = nodata.strip("\x00 ") if isinstance(nodata, str) else nodata
+        z[z == float(text)] = np.nan
+    da = xr.DataArray(z, coords={"latitude": lat, "longitude": lon}, dims=SPATIAL)
+    return da.sortby("latitude").assign_attrs(HEIGHT_ATTRS).rename("orog")
+
+
+def _geokeys(directory: object) -> dict[int, int]:
+    """Key id -> short value of a GeoKeyDirectory (values held in other tags are skipped)."""
+    if directory is None:
+        return {}
+    v = [int(x) for x in directory]  # type: ignore[attr-defined]
+    out = {}
+    for k in range(v[3]):
+        key, loc, _, value = v[4 + 4 * k : 8 + 4 * k]
+        if loc == 0:
+            out[key] = value
+    return out
 
 
 def resample(da: xr.DataArray, lat: ArrayLike, lon: ArrayLike, what: str) -> xr.DataArray:

@@ -31,7 +31,7 @@ from models.setconv import TargetAxes
 from .bundle import Bundle
 from .coalesce import groups
 from .coords import wrap_longitude
-from .elevation import fill_elevation
+from .elevation import model_elevations
 from .errors import EquigridError
 from .padding import pad_grid, pad_last, pad_repeat
 from .targets import grid_axes
@@ -44,7 +44,9 @@ class Prediction:
     mean: NDArray[np.float64]
     variance: NDArray[np.float64]
     in_domain: NDArray[np.bool_]
-    elevation_source: str = "none"  # "given", "model orography", "training mean" or "none"
+    # "given", "given, stations' mean elevation" (anomaly models), "model orography",
+    # "training mean" (older models), mixes of those, or "none" (elevation not used)
+    elevation_source: str = "none"
     notes: list[str] = field(default_factory=list)
 
 
@@ -121,6 +123,7 @@ class _Task:
     elevation_source: str = "none"
     notes: list[str] = field(default_factory=list)
     window: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    ref: float = 0.0  # anomaly models: the stations' mean (K), added back in float64
     grid: tuple[torch.Tensor, torch.Tensor] | None = None  # target axes ([n_lat], [n_lon])
 
 
@@ -141,9 +144,8 @@ class BundlePredictor:
     def predict(self, query: Query) -> Prediction:
         """Temperature (K) and its variance (K²) at the targets of one query.
 
-        Elevations (m) may be ``None`` or contain NaN where unknown: those are filled from
-        the model's orography, else with the training mean elevation, and the result says
-        which.
+        Elevations (m) may be ``None`` or contain NaN where unknown; what is done with them
+        depends on the model (:mod:`inference.elevation`) and the result says which.
         """
         return self.predict_batch([query])[0]
 
@@ -206,13 +208,16 @@ class BundlePredictor:
         return w.start, w.shape
 
     def _prepare(self, q: Query) -> _Task:
+        """Model-ready tensors: anomaly models get values relative to the stations' mean
+        (float64, added back in ``_run``: shifts are exact), older ones normalised values."""
         b, c = self.bundle, _Coordinates.of(q)
         dev, f32 = b.device, torch.float32
         xc, xt = self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon)
-        yc = b.normalisation["t2m"].normalise(torch.tensor(c.s_val, dtype=f32, device=dev))
-        task = _Task(
-            xc, yc[:, None], xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon)
-        )
+        ref = float(np.mean(c.s_val)) if b.anomalies else 0.0
+        vals = c.s_val - ref if b.anomalies else b.normalisation["t2m"].normalise(c.s_val)
+        yc = torch.tensor(vals, dtype=f32, device=dev)[:, None]
+        task = _Task(xc, yc, xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon))
+        task.ref = ref
         grid = c.grid if isinstance(b.model, ConvCNP) else None
         if grid is not None:
             task.grid = (
@@ -220,18 +225,12 @@ class BundlePredictor:
                 torch.tensor(grid[1], dtype=f32, device=dev),
             )
         if b.point_aux:
-            (c_elev, src_c), (t_elev, src_t) = (
-                fill_elevation(b, c.s_lat, c.s_lon, q.station_elevation),
-                fill_elevation(b, c.t_lat, c.t_lon, q.target_elevation, grid),
-            )
-            parts = {p for src in (src_c, src_t) for p in src.split(", ")}
-            if parts != {"given"}:
-                filled = ", ".join(sorted(parts - {"given"}))
-                task.notes.append(f"elevation not given everywhere; filled from {filled}")
-            e = b.normalisation["elevation"]
-            task.aux_c = e.normalise(torch.tensor(c_elev, dtype=f32, device=dev))[:, None]
-            task.aux_t = e.normalise(torch.tensor(t_elev, dtype=f32, device=dev))[:, None]
-            task.elevation_source = ", ".join(sorted(parts))
+            ec, et, task.elevation_source, task.notes = model_elevations(
+                b, (c.s_lat, c.s_lon), (c.t_lat, c.t_lon),
+                (q.station_elevation, q.target_elevation), grid,
+            )  # fmt: skip
+            task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
+            task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
         task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
         return task
 
@@ -279,6 +278,7 @@ class BundlePredictor:
         y = self.bundle.normalisation["t2m"]
         means = dist.mean[..., 0].double().cpu().numpy() * y.std + y.mean
         variances = dist.variance[..., 0].double().cpu().numpy() * y.std**2
+        variances = variances * self.bundle.variance_scale + self.bundle.variance_floor
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
             n = len(t.xt)
@@ -286,6 +286,7 @@ class BundlePredictor:
                 p, q = len(t.grid[0]), len(t.grid[1])
                 mean = mean.reshape(shape)[:p, :q].ravel()
                 var = var.reshape(shape)[:p, :q].ravel()
+            mean = mean + t.ref
             in_dom = np.zeros_like(t.in_domain) if t.equivariant_only else t.in_domain
             preds.append(
                 Prediction(

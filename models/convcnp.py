@@ -9,7 +9,20 @@ One class covers the paper's three convolutional models, depending on what is in
   a :class:`~models.fixed_inputs.FixedInputs` (masked to the domain, dropped per task).
 
 With ``strict=True`` every approximate-equivariance part is zeroed and the model *is* its
-strictly equivariant component.
+strictly equivariant component. The parts that depend on absolute position are the learned
+fixed inputs, the relaxed weights **and** the gridded auxiliary rasters (orography, land
+fraction, their coverage channel): all three are zeroed by ``strict`` and dropped together,
+per task, with the fixed inputs' ``p_drop`` during training, so the equivariant component is
+translation equivariant with every input the model has and is trained as such.
+
+``anomalies=True`` (the temperature models) makes the model see the task, not absolute
+values (see :meth:`ConvCNP._forward_anomalies`): the context mean is subtracted and added
+back, so a constant shift of every station value shifts every predicted mean by exactly that
+constant and leaves the variances unchanged, for any weights. The point-wise auxiliary is
+then the elevation in metres, used relative to the context's mean elevation (km), and an
+optional :class:`~models.trend.TaskTrend` is fitted per task in closed form; the CNN models
+what the trend leaves. Values are not rescaled per task (no scale equivariance): the CNN sees
+anomalies in kelvin, because station noise and residual amplitudes are physical quantities.
 """
 
 from __future__ import annotations
@@ -19,12 +32,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
+from torch.nn import functional as F
 
 from .fixed_inputs import FixedInputs
 from .gridded_aux import GriddedAux
 from .lattice import LatticeWindow, lattice_window
 from .likelihood import GaussianLikelihood
 from .setconv import SetConvDecoder, SetConvEncoder, TargetAxes
+from .trend import TaskTrend, masked_mean
 from .unet import UNet
 from .validation import check_inputs
 
@@ -50,6 +65,8 @@ class ConvCNP(nn.Module):
         relaxed_weights: FixedInputs | None = None,
         gridded_aux: GriddedAux | None = None,
         extra_margin: int = 2,
+        anomalies: bool = False,
+        trend: TaskTrend | None = None,
     ) -> None:
         super().__init__()
         if fixed_mode not in ("concat", "add"):
@@ -63,6 +80,12 @@ class ConvCNP(nn.Module):
         self.relaxed_weights = relaxed_weights
         self.gridded_aux = gridded_aux
         self.extra_margin = extra_margin
+        self.anomalies = anomalies
+        self.trend = trend
+        if (trend is not None or anomalies) and (dim_y != 1 or dim_aux > 1):
+            raise ValueError("anomaly models take dim_y = 1 and at most one auxiliary (elevation)")
+        if trend is not None and not anomalies:
+            raise ValueError("a per-task trend needs anomalies=True")
 
     @property
     def margin(self) -> int:
@@ -76,21 +99,52 @@ class ConvCNP(nn.Module):
             [xc, xt], self.points_per_unit, self.margin, self.cnn.multiple, masks=[mask_c, None]
         )
 
-    def _grid_fixed(
-        self,
-        module: FixedInputs,
-        window: LatticeWindow,
-        batch: int,
-        device: torch.device,
-        strict: bool,
-    ) -> Tensor:
+    def _keep(self, batch: int, device: torch.device, strict: bool) -> Tensor:
+        """Per-task multiplier ``[batch]`` of every absolute-position input: 0 under
+        ``strict``; Bernoulli(1 - p_drop) per task in training when there are fixed inputs."""
+        if self.fixed_inputs is not None:
+            return self.fixed_inputs.keep(batch, device, strict)
+        if self.relaxed_weights is not None:
+            return self.relaxed_weights.keep(batch, device, strict)
+        return torch.full((batch,), 0.0 if strict else 1.0, device=device)
+
+    def _grid_fixed(self, module: FixedInputs, window: LatticeWindow, keep: Tensor) -> Tensor:
         """Fixed-input channels on the grid: ``[batch, C_t, *grid]``."""
-        keep = module.keep(batch, device, strict)
+        batch, device = keep.shape[0], keep.device
         if not bool(keep.any()):
             return torch.zeros(batch, module.num_channels, *window.shape, device=device)
         feats = module.features(window.points(device))  # [n_grid, C_t]
         feats = feats.T.reshape(1, module.num_channels, *window.shape)
         return feats * keep.reshape(batch, 1, *[1] * window.dim)
+
+    def _features(
+        self,
+        xc: Tensor,
+        vals: Tensor,
+        xt: Tensor,
+        mask_c: Tensor | None,
+        strict: bool,
+        xt_grid: TargetAxes | None = None,
+    ) -> Tensor:
+        """Encoder -> absolute-position inputs -> CNN -> decoder: ``[batch, n_target, c0]``
+        (``xt_grid``: the targets as a rectilinear grid, read out separably)."""
+        b, device = xc.shape[0], xc.device
+        window = self.window(xc, xt if xt_grid is None else xt_grid.corners(), mask_c)
+        axes = window.axes(device)
+        h = self.encoder(xc, vals, axes, mask_c)
+        keep = self._keep(b, device, strict)
+        if self.gridded_aux is not None:
+            g = self.gridded_aux.on_grid(axes).to(h)
+            g = g * keep.to(h).reshape(b, 1, *[1] * window.dim)
+            h = torch.cat([h, g.expand(b, *g.shape[1:])], dim=1)
+        if self.fixed_inputs is not None:
+            f = self._grid_fixed(self.fixed_inputs, window, keep).to(h)
+            h = torch.cat([h, f], dim=1) if self.fixed_mode == "concat" else h + f
+        delta = None
+        if self.relaxed_weights is not None:
+            delta = self._grid_fixed(self.relaxed_weights, window, keep).to(h)
+        z = self.cnn(h, delta)
+        return self.decoder(z, xt if xt_grid is None else xt_grid, axes)
 
     def forward(
         self,
@@ -111,31 +165,79 @@ class ConvCNP(nn.Module):
             xt: ``[batch, n_target, dim_x]`` target inputs, or a rectilinear target grid
                 (:class:`~models.setconv.TargetAxes`; ``n_target = prod(n_d)``, row-major),
                 which the decoder reads out separably (same numbers, far fewer operations).
-            strict: zero the fixed inputs / relaxed weights (the equivariant component).
+            strict: zero every absolute-position input (the equivariant component).
             mask_c: ``[batch, n_context]``, 1 for real and 0 for padded context points.
             aux_c: ``[batch, n_context, dim_aux]`` point-wise auxiliaries at the context.
-            aux_t: ``[batch, n_target, dim_aux]`` point-wise auxiliaries at the targets.
+            aux_t: ``[batch, n_target, dim_aux]`` point-wise auxiliaries at the targets
+                (anomaly models: NaN marks a target whose elevation is unknown).
         Returns:
             ``Normal`` with batch shape ``[batch, n_target, dim_y]``.
         """
         xt_grid, xt = (xt, xt.points()) if isinstance(xt, TargetAxes) else (None, xt)
         check_inputs(self, xc, yc, xt, mask_c, aux_c, aux_t)
-        b, device = xc.shape[0], xc.device
-        window = self.window(xc, xt if xt_grid is None else xt_grid.corners(), mask_c)
-        axes = window.axes(device)
+        if self.anomalies:
+            return self._forward_anomalies(xc, yc, xt, strict, mask_c, aux_c, aux_t, xt_grid)
         vals = yc if aux_c is None else torch.cat([yc, aux_c], dim=-1)
-        h = self.encoder(xc, vals, axes, mask_c)
-        if self.gridded_aux is not None:
-            g = self.gridded_aux.on_grid(axes).to(h)
-            h = torch.cat([h, g.expand(b, *g.shape[1:])], dim=1)
-        if self.fixed_inputs is not None:
-            f = self._grid_fixed(self.fixed_inputs, window, b, device, strict).to(h)
-            h = torch.cat([h, f], dim=1) if self.fixed_mode == "concat" else h + f
-        delta = None
-        if self.relaxed_weights is not None:
-            delta = self._grid_fixed(self.relaxed_weights, window, b, device, strict).to(h)
-        z = self.cnn(h, delta)
-        zt = self.decoder(z, xt if xt_grid is None else xt_grid, axes)
+        zt = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if aux_t is not None:
             zt = torch.cat([zt, aux_t], dim=-1)
         return self.likelihood(self.head(zt))
+
+    def _forward_anomalies(
+        self,
+        xc: Tensor,
+        yc: Tensor,
+        xt: Tensor,
+        strict: bool,
+        mask_c: Tensor | None,
+        aux_c: Tensor | None,
+        aux_t: Tensor | None,
+        xt_grid: TargetAxes | None = None,
+    ) -> Normal:
+        """The temperature model: values in K, elevations in m (see the module docstring).
+
+        1. ``ref`` = context mean; the CNN never sees absolute values.
+        2. Elevations relative to the context's mean elevation, in km.
+        3. Trend (closed-form Bayesian regression on elevation and position) fitted to the
+           context anomalies; the CNN encodes the residuals and the relative elevations.
+        4. Mean = ref + trend + CNN residual; variance = CNN variance + trend variance. A
+           target with unknown (NaN) elevation is predicted at the context mean elevation
+           and its variance gains ``(slope^2 + var slope) * var(context elevation)``.
+        """
+        b, nc = xc.shape[:2]
+        mask = mask_c if mask_c is not None else xc.new_ones(b, nc)
+        m = mask.to(yc.dtype)
+        ref = masked_mean(yc, mask)  # [b, 1, 1]
+        y = (yc - ref)[..., 0] * m  # [b, nc]
+        unknown = torch.zeros(xt.shape[:2], dtype=torch.bool, device=xt.device)
+        if self.dim_aux:
+            assert aux_c is not None and aux_t is not None
+            ec = aux_c[..., 0]
+            centre = masked_mean(ec, mask)  # [b, 1]
+            zc = (ec - centre) / 1000.0 * m
+            unknown = torch.isnan(aux_t[..., 0])
+            zt = torch.where(unknown, 0.0, (aux_t[..., 0] - centre) / 1000.0)
+        else:
+            zc, zt = torch.zeros_like(y), xt.new_zeros(xt.shape[:2])
+        trend_t = trend_var = torch.zeros_like(zt)
+        resid = y
+        if self.trend is not None:
+            fit = self.trend.fit(xc, y, zc, mask)
+            trend_c, _ = self.trend.predict(fit, xc, zc)
+            trend_t, trend_var = self.trend.predict(fit, xt, zt)
+            resid = (y - trend_c) * m
+        vals = resid[..., None]
+        if self.dim_aux:
+            vals = torch.cat([vals, zc[..., None]], dim=-1)
+        feats = self._features(xc, vals, xt, mask_c, strict, xt_grid)
+        if self.dim_aux:
+            feats = torch.cat([feats, zt[..., None]], dim=-1)
+        out = self.head(feats)
+        mean_r, raw = out[..., 0], out[..., 1]
+        var = F.softplus(raw) + self.likelihood.min_variance + trend_var
+        if self.dim_aux and bool(unknown.any()):
+            spread = masked_mean(zc**2, mask)  # zc is centred: its variance
+            slope2 = fit.coef[:, 1] ** 2 + fit.cov[:, 1, 1] if self.trend is not None else 0.0
+            var = var + unknown.to(var.dtype) * (slope2 * spread[:, 0])[:, None]
+        mean = ref[..., 0] + trend_t + mean_r
+        return Normal(mean[..., None], var.sqrt()[..., None])

@@ -49,7 +49,17 @@ def lattice_window(
     multiple: int = 1,
     masks: Sequence[Tensor | None] | None = None,
 ) -> LatticeWindow:
-    """The smallest lattice window covering ``inputs`` plus ``margin`` cells on each side.
+    """The smallest lattice window covering ``inputs`` plus ``margin`` cells on each side,
+    its start anchored to a multiple of ``multiple`` on the global lattice.
+
+    Anchoring matters for a UNet with stride-2 levels: its coarse cells group fine cells in
+    pairs (quads, ...), and which cells pair up depends on the window's start modulo the
+    total stride ``multiple``. With anchored starts every window groups cells as the global
+    lattice does, so adding a target anywhere -- 1-3 cells to the south-west, or far away --
+    changes no other prediction, and queries over one area share one window (the service
+    coalesces them). The price: the strictly equivariant component is equivariant to shifts
+    by whole multiples of ``multiple`` cells (1 deg for the shipped model), not to every
+    lattice shift -- which is all a strided UNet can offer on a fixed lattice.
 
     Args:
         inputs: tensors ``[batch, n, dim_x]``; one window serves the whole batch.
@@ -75,7 +85,7 @@ def lattice_window(
     high = torch.stack(highs).max(dim=0).values.double() * points_per_unit
     start, shape = [], []
     for lo, hi in zip(low.tolist(), high.tolist(), strict=True):
-        first = math.floor(lo) - margin
+        first = (math.floor(lo) - margin) // multiple * multiple
         last = math.ceil(hi) + margin
         n = last - first + 1
         n = -(-n // multiple) * multiple

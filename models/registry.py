@@ -19,6 +19,7 @@ from .likelihood import GaussianLikelihood
 from .mlp import MLP
 from .setconv import SetConvDecoder, SetConvEncoder
 from .tnp import TNP
+from .trend import TaskTrend
 from .unet import UNet
 
 Domain = Sequence[Sequence[float]]
@@ -55,6 +56,9 @@ def _convcnp(
     fixed_channels: int = 0,
     fixed_mode: str = "concat",
     relaxed_kernels: int = 0,
+    extra_margin: int = 2,
+    anomalies: bool = False,
+    trend: dict[str, Any] | None = None,
     **fixed_cfg: Any,
 ) -> ConvCNP:
     unknown = set(fixed_cfg) - {
@@ -97,6 +101,9 @@ def _convcnp(
         fixed_mode=fixed_mode,
         relaxed_weights=relaxed,
         gridded_aux=gridded,
+        extra_margin=extra_margin,
+        anomalies=anomalies,
+        trend=TaskTrend(**trend) if trend is not None else None,
     )
 
 

@@ -5,9 +5,13 @@ constant plus the external drifts such as orography and land fraction) is remove
 squares, an isotropic empirical variogram of the residuals is estimated
 (``gstools.vario_estimate``) and a Stable model with a nugget is fitted to it
 (``fit_variogram``). Kriging (``gstools.krige.Ordinary`` / ``ExtDrift``) then treats the
-nugget as measurement error at the stations (``exact=False``), so its kriging variance is
-that of the smooth field; the **predictive variance of an observation** at a target is that
-kriging variance **plus the nugget**, which is what :func:`krige` returns.
+nugget as measurement error at the stations (``exact=False``). The variance GSTools returns
+is then already the **predictive variance of an observation** at a target: it is
+``model.sill - k^T K^-1 k`` with ``sill = var + nugget`` and the nugget only on the
+diagonal of ``K`` (``gstools/krige/base.py``: ``Krige.__call__`` and ``_get_krige_mat``;
+``_get_krige_vecs`` uses ``model.covariance``, without the nugget, for ``exact=False``).
+:func:`krige` returns it as it is. (Until issue 9 the nugget was added a second time,
+which inflated the peer's variance.)
 
 Positions are (lat, lon) in degrees, mapped to a local plane (longitude scaled by the cosine
 of the mean latitude), so distances are in degrees of latitude.
@@ -81,7 +85,8 @@ def krige(
     else:
         krig = gs.krige.Ordinary(model, pos_c, yc)
         mean, var = krig(pos_t, return_var=True, store=False)
-    var = np.maximum(np.asarray(var, dtype=np.float64), 0.0) + model.nugget
+    # GSTools' variance already includes the nugget (see the module docstring)
+    var = np.maximum(np.asarray(var, dtype=np.float64), 0.0)
     return KrigingResult(
         mean=np.asarray(mean, dtype=np.float64),
         variance=np.maximum(var, MIN_VARIANCE),

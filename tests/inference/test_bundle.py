@@ -55,6 +55,21 @@ def test_broken_bundles_are_refused_with_one_line(tmp_path) -> None:
     assert "\n" not in str(e.value)
 
 
+def test_shipped_bundle_metadata_holds_no_machine_paths_or_notes() -> None:
+    """What /v1/model serves: provenance by file name and hash, no build-machine paths."""
+    import json
+    import re
+
+    from inference.bundle import DEFAULT_BUNDLE
+
+    meta = json.loads((DEFAULT_BUNDLE / "model.json").read_text())["metadata"]
+    text = json.dumps(meta)
+    assert not re.search(r"(/tmp/|/work/|/home/|/root/|[A-Z]:\\\\)", text), text
+    assert "helper" not in text.lower()
+    assert meta["training"]["data"] and all("/" not in d["file"] for d in meta["training"]["data"])
+    assert meta["calibration"]["variance_scale"] > 0
+
+
 @pytest.mark.parametrize(
     "mutate",
     [

@@ -54,7 +54,9 @@ def test_output_shape_and_positive_variance(name: str, dim_x: int) -> None:
 def test_lattice_shift_equivariance_of_equivariant_component(name: str, dim_x: int) -> None:
     m = build(name, dim_x)
     xc, yc, xt = task(dim_x)
-    shift = torch.tensor([3.0, -7.0][:dim_x]) / m.points_per_unit * torch.tensor([5.0, 3.0][:dim_x])
+    # whole UNet strides: windows are anchored to the global lattice (models/lattice.py)
+    cells = torch.tensor([3.0, -7.0][:dim_x]) * m.cnn.multiple * torch.tensor([5.0, 3.0][:dim_x])
+    shift = cells / m.points_per_unit
     a = predict(m, xc, yc, xt, strict=True)
     b = predict(m, xc + shift, yc, xt + shift, strict=True)
     torch.testing.assert_close(a[0], b[0], atol=1e-4, rtol=1e-4)
@@ -197,9 +199,10 @@ def test_gridded_auxiliaries_change_predictions_and_survive_save_load(tmp_path) 
 def test_lattice_window_shifts_with_inputs() -> None:
     x = torch.tensor([[[50.1, -3.3], [52.7, 1.2]]])
     w = lattice_window([x], 4.0, margin=3, multiple=4)
-    w2 = lattice_window([x + torch.tensor([2.0, -1.25])], 4.0, margin=3, multiple=4)
+    w2 = lattice_window([x + torch.tensor([2.0, -1.0])], 4.0, margin=3, multiple=4)
     assert w.shape == w2.shape and all(s % 4 == 0 for s in w.shape)
-    assert w2.start == (w.start[0] + 8, w.start[1] - 5)
+    assert w2.start == (w.start[0] + 8, w.start[1] - 4)  # shifts by whole strides
+    assert all(s % 4 == 0 for s in w.start)  # anchored to the global lattice
     pts = w.points()
     assert pts.shape == (w.shape[0] * w.shape[1], 2)
     assert pts[:, 0].min() <= 50.1 - 3 / 4 and pts[:, 1].max() >= 1.2 + 3 / 4
@@ -283,10 +286,11 @@ def test_cuda_matches_cpu(name: str) -> None:
     name=st.sampled_from(CONV),
 )
 def test_property_any_lattice_shift_leaves_equivariant_component_unchanged(k, name) -> None:
+    """Any shift by whole UNet strides (the window is anchored to the global lattice)."""
     torch.manual_seed(0)
     m = build(name)
     xc, yc, xt = task(2, b=1, nc=10, nt=12)
-    shift = torch.tensor(k, dtype=torch.float32) / m.points_per_unit
+    shift = torch.tensor(k, dtype=torch.float32) * m.cnn.multiple / m.points_per_unit
     a = predict(m, xc, yc, xt, strict=True)[0]
     b = predict(m, xc + shift, yc, xt + shift, strict=True)[0]
     torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
