@@ -7,6 +7,8 @@ station table at once, so the rules are the same whichever way stations arrive:
 - latitude, longitude and value are finite; latitude in [-90, 90], longitude in [-180, 360]
   (both conventions);
 - values lie in the plausible range :data:`inference.units.PLAUSIBLE_K` (-90..60 degC);
+- elevations, where known (NaN means unknown), lie in :data:`ELEVATION_RANGE_M`
+  (-500..9000 m): a no-data code such as -9999 is an error, never a height;
 - **duplicate positions**: stations at the same position (latitude, and longitude after
   wrapping, equal to 1e-6 degree) within one time step are averaged into one station when
   their values agree within :data:`DUPLICATE_TOLERANCE_K` (0.1 K), and refused otherwise:
@@ -37,6 +39,7 @@ from .errors import StationError
 from .units import TemperatureUnit, from_kelvin, plausible_range
 
 DUPLICATE_TOLERANCE_K = 0.1
+ELEVATION_RANGE_M = (-500.0, 9000.0)  # below the Dead Sea shore .. above Everest
 POSITION_DECIMALS = 6
 
 Label = Callable[[int], str]
@@ -88,7 +91,7 @@ def validate_stations(
         raise StationError("no observations")
     if not (len(lo) == len(val) == len(elev) == n):
         raise StationError("stations need equally long lat, lon, value and elevation arrays")
-    problem = row_problems(la, lo, val)
+    problem = row_problems(la, lo, val, elev)
     for code in (1, 2, 3):
         _first_bad(problem == code, label, PROBLEMS[code][1])
     outside = problem == 4
@@ -101,6 +104,7 @@ def validate_stations(
             f"{label(i)} value {v:g} is outside the plausible range [{lo_u:g}, {hi_u:g}] "
             f"for units {TemperatureUnit(units).value}{more}"
         )
+    _first_bad(problem == 5, label, PROBLEMS[5][1])
     return _merge_duplicates(la, lo, val, elev, time, label)
 
 
@@ -110,19 +114,29 @@ PROBLEMS: dict[int, tuple[str, str]] = {
     2: ("latitude_range", "latitude lies outside [-90, 90]"),
     3: ("longitude_range", "longitude lies outside [-180, 360]"),
     4: ("implausible_value", "value is outside the plausible range (-90..60 degC)"),
+    5: ("implausible_elevation", "elevation is outside -500..9000 m (a no-data code?)"),
 }
 
 
-def row_problems(lat: ArrayLike, lon: ArrayLike, value_k: ArrayLike) -> NDArray[np.int8]:
+def row_problems(
+    lat: ArrayLike, lon: ArrayLike, value_k: ArrayLike, elevation_m: ArrayLike | None = None
+) -> NDArray[np.int8]:
     """Per row, the code of the first rule of :data:`PROBLEMS` it breaks (0: none)."""
     la, lo, val = (np.asarray(a, dtype=np.float64).ravel() for a in (lat, lon, value_k))
+    elev = (
+        np.full(len(la), np.nan)
+        if elevation_m is None
+        else np.asarray(elevation_m, np.float64).ravel()
+    )
     lo_k, hi_k = plausible_range(TemperatureUnit.K)
+    lo_m, hi_m = ELEVATION_RANGE_M
     with np.errstate(invalid="ignore"):
         checks = (
             ~(np.isfinite(la) & np.isfinite(lo) & np.isfinite(val)),
             ~lat_ok(la),
             ~lon_ok(lo),
             (val < lo_k) | (val > hi_k),
+            (elev < lo_m) | (elev > hi_m) | np.isinf(elev),
         )
     code = np.zeros(len(la), dtype=np.int8)
     for c, bad in reversed(list(enumerate(checks, start=1))):  # the first broken rule wins

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from inference.errors import GridError, StationError
-from inference.stations import Stations, validate_stations
+from inference.stations import ELEVATION_RANGE_M, Stations, validate_stations
 from inference.targets import TargetGrid, bbox_counts, check_axes, check_bbox
 from inference.units import to_kelvin
 
@@ -35,7 +35,9 @@ Units = Literal["degC", "K"]  # the values of inference.units.TemperatureUnit
 
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=360, allow_inf_nan=False)]
-Elevation = Annotated[float, Field(ge=-500, le=9000, allow_inf_nan=False)]
+Elevation = Annotated[
+    float, Field(ge=ELEVATION_RANGE_M[0], le=ELEVATION_RANGE_M[1], allow_inf_nan=False)
+]
 
 
 class _Strict(BaseModel):

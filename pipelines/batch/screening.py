@@ -116,7 +116,7 @@ def screen(
     """Judge every row of ``table`` for a job on ``axis`` and the grid ``box`` (W, S, E, N)."""
     n = len(table)
     reason = np.zeros(n, np.int8)
-    problem = row_problems(table.lat, table.lon, table.value_k)
+    problem = row_problems(table.lat, table.lon, table.value_k, table.elevation_m)
     reason[problem > 0] = problem[problem > 0] + _CODE["non_finite"] - 1
     if table.time is not None:
         reason[np.isnat(table.time)] = _CODE["unparseable_time"]

@@ -88,8 +88,11 @@ def predictor_for(path: str, sha256: str, device: str, threads: int) -> tuple[Bu
     """This process's predictor for the bundle (loaded on first use) and its load count."""
     key = (path, sha256, device)
     with _CACHE_LOCK:
-        if key not in _CACHE:
+        # every chunk, not only at the first load: the thread count decides the floats, and
+        # something else in the process (another job, a test) may have changed it since
+        if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
+        if key not in _CACHE:
             bundle = load_bundle(path, device=device)
             if bundle.sha256 != sha256:
                 raise BundleError(

@@ -93,15 +93,17 @@ def test_csv_and_api_reach_the_same_rule(tmp_path: Path) -> None:
 
 def test_vectorised_rules_are_the_validators() -> None:
     """row_problems and duplicate_groups decide as validate_stations does, row by row."""
-    lat = [95.0, 50.0, 50.0, np.nan, 51.0, 51.0, 52.0]
-    lon = [0.0, 400.0, 0.0, 0.0, 0.0, 360.0, 2.0]
-    val = [280.0, 280.0, 20.0, 280.0, 280.0, 280.05, 281.0]
-    names = [PROBLEMS[c][0] if c else "" for c in row_problems(lat, lon, val)]
+    lat = [95.0, 50.0, 50.0, np.nan, 50.0, 51.0, 51.0, 52.0]
+    lon = [0.0, 400.0, 0.0, 0.0, 1.0, 0.0, 360.0, 2.0]
+    val = [280.0, 280.0, 20.0, 280.0, 280.0, 280.0, 280.05, 281.0]
+    elev = [0.0, 0.0, 0.0, 0.0, -9999.0, np.nan, 12.0, 9000.0]  # NaN: unknown, allowed
+    names = [PROBLEMS[c][0] if c else "" for c in row_problems(lat, lon, val, elev)]
     assert names == [
         "latitude_range",
         "longitude_range",
         "implausible_value",
         "non_finite",
+        "implausible_elevation",
         "",
         "",
         "",
@@ -111,10 +113,12 @@ def test_vectorised_rules_are_the_validators() -> None:
         "longitude_range": "longitude lies outside",
         "implausible_value": "plausible range",
         "non_finite": "non-finite",
+        "implausible_elevation": "elevation is outside",
     }
-    for i, name in enumerate(names[:4]):
+    for i, name in enumerate(names[:5]):
         with pytest.raises(StationError, match=says[name]):
-            validate_stations([lat[i]], [lon[i]], [val[i]])
+            validate_stations([lat[i]], [lon[i]], [val[i]], [elev[i]])
+    lat, lon, val = lat[1:], lon[1:], val[1:]  # the duplicate checks below use rows 5..7
     g = duplicate_groups(lat[4:], lon[4:], val[4:], [np.nan] * 3, step=[0, 0, 1])
     assert list(g.group) == [0, 0, 1] and not g.conflict.any()  # 360 deg is 0 deg
     g = duplicate_groups(lat[4:], lon[4:], val[4:], [np.nan] * 3, step=[0, 1, 1])

@@ -27,6 +27,7 @@ LINES = [  # line 2 onwards; the comment says what the row is
     "2019-03-27T09:00,K,52.00,-1.00,10,8.0",  # 13 outside_time_axis (--end 07:00)
     "2019-03-27T06:00,L,40.00,-30.0,10,8.0",  # 14 far_from_grid
     "2019-03-27T07:00,A,51.50,-0.10,20,9.5",  # 15 good
+    "2019-03-27T06:00,M,53.00,-2.00,-9999,7.0",  # 16 implausible_elevation (a no-data code)
 ]
 EXPECTED = {
     "line 4": "latitude_range",
@@ -38,6 +39,7 @@ EXPECTED = {
     "line 12": "longitude_range",
     "line 13": "outside_time_axis",
     "line 14": "far_from_grid",
+    "line 16": "implausible_elevation",
 }
 ARGS = ["--units", "degC", "--bbox", "-6,50,1,57", "--resolution", 0.5, "--end", "2019-03-27T07:00"]
 
@@ -56,13 +58,14 @@ def test_bad_rows_are_skipped_counted_and_listed(tmp_path, small_bundle, schedul
     assert dict(zip(side["where"], side.reason, strict=True)) == EXPECTED
     assert side.loc[side["where"] == "line 7", "value_degC"].item() == 99.0
     summary = (
-        "13 rows: 3 stations used, 1 duplicates merged, 9 skipped (unparseable_time 1, "
+        "14 rows: 3 stations used, 1 duplicates merged, 10 skipped (unparseable_time 1, "
         "non_finite 1, latitude_range 1, longitude_range 1, implausible_value 1, "
-        "conflicting_duplicate 2, outside_time_axis 1, far_from_grid 1)"
+        "implausible_elevation 1, conflicting_duplicate 2, outside_time_axis 1, "
+        "far_from_grid 1)"
     )
     assert summary in res.stdout and summary in res.stderr
     ds = xr.open_dataset(out)
-    assert (ds.rows_read, ds.rows_skipped, ds.rows_merged, ds.bad_rows) == (13, 9, 1, 7)
+    assert (ds.rows_read, ds.rows_skipped, ds.rows_merged, ds.bad_rows) == (14, 10, 1, 8)
     assert ds.skipped_conflicting_duplicate == 2 and ds.skipped_far_from_grid == 1
     assert ds.skipped_rows_file == "g.nc.skipped.csv"
     assert list(ds.n_stations.values) == [2, 1]  # 06:00 (line 10 with 11 merged), 07:00
@@ -75,12 +78,12 @@ def test_strict_fails_on_any_bad_row_before_any_work(tmp_path, small_bundle, sch
     res = grid(write(tmp_path / "obs.csv"), "--out", out, *ARGS, "--strict",
                model=small_bundle, scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
-    assert res.stderr.startswith("equigrid grid: --strict: 7 bad rows (unparseable_time 1,")
+    assert res.stderr.startswith("equigrid grid: --strict: 8 bad rows (unparseable_time 1,")
     assert f"the first is {tmp_path / 'obs.csv'} line 4 (latitude_range)" in res.stderr
     assert out.read_bytes() == b"previous result" and not (tmp_path / "g.nc.partial").exists()
-    assert len(pd.read_csv(tmp_path / "g.nc.skipped.csv")) == 9  # the list is there to mend
+    assert len(pd.read_csv(tmp_path / "g.nc.skipped.csv")) == 10  # the list is there to mend
     good = tmp_path / "good.csv"
-    good.write_text("\n".join([HEADER, LINES[0], LINES[-1]]) + "\n")
+    good.write_text("\n".join([HEADER, LINES[0], LINES[13]]) + "\n")  # lines 2 and 15
     res = grid(good, "--out", out, *ARGS, "--strict", model=small_bundle, scheduler=scheduler)
     assert res.exit_code == 0, res.output
 
