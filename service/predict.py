@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 from starlette.concurrency import run_in_threadpool
 
 from inference.bundle import Bundle
-from inference.coords import wrap_longitude
 from inference.predictor import Prediction, Query
+from inference.reach import reach_deg, uninformed
 from inference.stations import Stations
 from inference.units import from_kelvin, variance_units
 
@@ -140,52 +139,6 @@ async def run(
     return Outcome(pred, notes, model_ms, gmac)
 
 
-def reach_deg(bundle: Bundle) -> float | None:
-    """How far (deg, in latitude and longitude) a station can inform a target, or None."""
-    m = bundle.model
-    cnn, ppu = getattr(m, "cnn", None), getattr(m, "points_per_unit", None)
-    if cnn is None or ppu is None:
-        return None
-    ls = [
-        float(mod.rbf.lengthscale.detach().max())
-        for mod in (getattr(m, "encoder", None), getattr(m, "decoder", None))
-        if mod is not None and hasattr(mod, "rbf")
-    ]
-    return float(cnn.receptive_radius / ppu + 3 * sum(ls))
-
-
-def _uninformed(
-    s_lat: NDArray[np.float64],
-    s_lon: NDArray[np.float64],
-    t_lat: NDArray[np.float64],
-    t_lon: NDArray[np.float64],
-    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
-    reach: float,
-) -> NDArray[np.bool_]:
-    """Targets with no station within ``reach`` deg in both latitude and longitude."""
-    s_lon, t_lon = wrap_longitude(s_lon), wrap_longitude(t_lon)
-    if grid is not None:  # O(stations + cells): a 2-D difference array of station boxes
-        lat, lon = grid[0], wrap_longitude(grid[1])
-        order = np.argsort(lon)
-        lon_sorted = lon[order]
-        r0 = np.searchsorted(lat, s_lat - reach, "left")
-        r1 = np.searchsorted(lat, s_lat + reach, "right")
-        c0 = np.searchsorted(lon_sorted, s_lon - reach, "left")
-        c1 = np.searchsorted(lon_sorted, s_lon + reach, "right")
-        diff = np.zeros((len(lat) + 1, len(lon) + 1), np.int64)
-        np.add.at(diff, (r0, c0), 1)
-        np.add.at(diff, (r1, c0), -1)
-        np.add.at(diff, (r0, c1), -1)
-        np.add.at(diff, (r1, c1), 1)
-        counts = diff.cumsum(0).cumsum(1)[: len(lat), : len(lon)]
-        near = np.empty_like(counts)
-        near[:, order] = counts
-        return (near == 0).ravel()
-    tree = cKDTree(np.stack([s_lat, s_lon], -1))
-    dist, _ = tree.query(np.stack([t_lat.ravel(), t_lon.ravel()], -1), k=1, p=np.inf)
-    return np.asarray(dist > reach)
-
-
 def warnings(
     bundle: Bundle,
     pred: Prediction,
@@ -201,18 +154,19 @@ def warnings(
     n = pred.in_domain.size
     reach = reach_deg(bundle)
     if reach is not None:
-        far = _uninformed(stations.lat, stations.lon, t_lat, t_lon, grid, reach)
+        far = uninformed(stations.lat, stations.lon, t_lat, t_lon, grid, reach)
         k = int(far.sum())
         if k == n:
             notes.append(
                 f"stations far from the targets: no station lies within the model's reach "
                 f"(±{reach:.1f} deg in latitude and longitude) of any target; the field is "
-                "the model's prior, not an interpolation of the stations"
+                "the model's prior and the request's overall trend, not an interpolation of "
+                "nearby stations"
             )
         elif k:
             notes.append(
                 f"stations far from some targets: {k} of {n} targets ({100 * k / n:.0f} %) "
-                f"have no station within ±{reach:.1f} deg; there the field is the model's prior"
+                f"have no station within ±{reach:.1f} deg; no nearby station informs them"
             )
     outside = int((~pred.in_domain).sum())
     if equivariant_only:

@@ -6,8 +6,10 @@
 - :func:`station_box`: without ``--bbox``, the stations' bounding box plus
   :data:`BBOX_MARGIN_DEG`, snapped outwards to the resolution; longitudes take the shortest
   arc that holds every station (a network across the antimeridian is not the whole globe).
-- :func:`near_box`: which stations lie within :data:`NEAR_DEG` of a grid (the others
-  cannot inform it and would only widen the model's internal grid).
+- :func:`near_box`: which stations lie within a margin of a grid: the model's reach
+  (:func:`inference.reach.reach_deg`, the rule the service's warnings use), or
+  :data:`NEAR_DEG` for a model without a lattice. The others cannot inform the grid and
+  would only widen the model's internal grid.
 - :func:`chunk_spans`: time chunks of a fixed number of steps. The chunks, and the steps
   per forward pass within them, depend on the job alone, never on the number of workers,
   so every chunk is computed identically wherever it runs.
@@ -25,7 +27,8 @@ from inference.coords import wrap_longitude
 from inference.errors import ConfigError, StationError
 
 BBOX_MARGIN_DEG = 1.0
-# stations farther than this (deg, in latitude or longitude) outside a grid are not used
+# without a model reach (a model without a lattice): stations farther than this (deg, in
+# latitude or longitude) outside a grid are not used
 NEAR_DEG = 5.0
 
 

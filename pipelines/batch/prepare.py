@@ -21,6 +21,7 @@ from inference.bundle import Bundle, code_version
 from inference.coords import lat_ok, lon_ok, wrap_longitude
 from inference.dem import read_dem, resample
 from inference.errors import GridError, StationError
+from inference.reach import reach_deg
 from inference.targets import TargetGrid
 from inference.units import TemperatureUnit
 from pipelines.data.station_table import StationTable
@@ -82,7 +83,8 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
         f"grid {bbox_text} (W,S,E,N) at {o.resolution:g} deg: {grid.shape[0]} x {grid.shape[1]} "
         f"cells from {source}; {len(axis)} time steps: {axis.described}"
     )
-    screening = screen(table, axis, box)
+    margin = reach_deg(bundle) or NEAR_DEG
+    screening = screen(table, axis, box, margin)
     side = write_skipped(skipped_path(o.out), table, screening)
     messages.append(f"{screening.summary()}; skipped rows are listed in {side}")
     if o.strict and screening.bad:
@@ -92,8 +94,8 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
     obs = screening.observations
     if len(obs) == 0:
         warnings.append(
-            f"no station lies within {NEAR_DEG:g} deg of the grid {bbox_text} in the time steps "
-            "asked for: every step is missing"
+            f"no station lies within {margin:.1f} deg (the model's reach) of the grid "
+            f"{bbox_text} in the time steps asked for: every step is missing"
         )
     empty = int((obs.per_step(len(axis)) == 0).sum())
     if empty and len(obs):
@@ -110,7 +112,7 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
         "grid_resolution_deg": o.resolution,
         "grid_source": source,
         "time_axis": axis.described,
-        "station_margin_deg": NEAR_DEG,
+        "station_margin_deg": round(margin, 3),
         "cell_elevations": cells,
         "skipped_rows_file": side.name,
     }

@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from inference.bundle import load_bundle
+from inference.reach import reach_deg
 from pipelines.batch.demo import demo_stations
 from pipelines.batch.output import read_output
 from pipelines.batch.plan import BBOX_MARGIN_DEG
@@ -125,7 +126,12 @@ def test_a_grid_no_station_is_near_is_a_warning(tmp_path, shared_data, small_bun
     res = grid(csv, "--out", tmp_path / "g.nc", "--bbox", "100,0,104,4", "--resolution", 1,
                model=small_bundle, scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert "warning: no station lies within 5 deg of the grid 100,0,104,4" in res.stderr
+    reach = reach_deg(load_bundle(small_bundle))
+    assert reach is not None
+    assert (
+        f"warning: no station lies within {reach:.1f} deg (the model's reach) of the grid "
+        "100,0,104,4" in res.stderr
+    )
     ds = xr.open_dataset(tmp_path / "g.nc")
     assert "no station lies within" in ds.warnings and int(ds.n_stations.sum()) == 0
     assert np.isnan(ds.tas.values).all()
