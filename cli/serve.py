@@ -10,17 +10,15 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from inference.bundle import load_bundle
 from inference.errors import ConfigError
+from service.settings import Settings
 
 from .options import LogLevel
-
-if TYPE_CHECKING:
-    from service.settings import Settings
 
 WORKER_HEALTHCHECK_S = 120
 
@@ -44,33 +42,42 @@ def _env_for_workers(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _opt(name: str, what: str = "", **kw: Any) -> Any:
+    """A flag for the setting ``name``: its help says what it is, its default (from
+    :class:`service.settings.Settings`, the one place defaults live) and its variable."""
+    field = Settings.model_fields[name]
+    default = field.default
+    shown = {None: "none"}.get(default, str(default)) if not isinstance(default, Path) else default
+    if name == "model":
+        shown = "the shipped model"
+    elif name == "batch_max_size":
+        shown = "8 on CUDA, 1 on CPU"
+    text = what or field.description or ""
+    # parentheses, not brackets: typer renders help as rich markup, which eats [tags]
+    return typer.Option(help=f"{text} (default: {shown}; env EQUIGRID_{name.upper()})", **kw)
+
+
 def serve(
-    model: Annotated[
-        Path | None, typer.Option(help="model bundle directory [default: the shipped model]")
-    ] = None,
-    host: Annotated[str | None, typer.Option(help="[default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="[default: 8000]")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N")] = None,
+    model: Annotated[Path | None, _opt("model", "model bundle directory")] = None,
+    host: Annotated[str | None, _opt("host", "address to listen on")] = None,
+    port: Annotated[int | None, _opt("port", "port to listen on")] = None,
+    device: Annotated[str | None, _opt("device", "auto, cpu, cuda, cuda:N")] = None,
     dem: Annotated[
-        Path | None, typer.Option(help="DEM file or directory (CF netCDF) for cell elevations")
+        Path | None, _opt("dem", "DEM file or directory (CF netCDF, GeoTIFF) for cell elevations")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="processes, one model each")] = None,
-    batch_max_size: Annotated[
-        int | None, typer.Option(help="[default: 8 on CUDA, 1 on CPU]")
-    ] = None,
-    batch_wait_ms: Annotated[float | None, typer.Option(help="[default: 2]")] = None,
+    workers: Annotated[int | None, _opt("workers", "processes, one model each")] = None,
+    batch_max_size: Annotated[int | None, _opt("batch_max_size", "requests per model call")] = None,
+    batch_wait_ms: Annotated[float | None, _opt("batch_wait_ms")] = None,
     max_cost_gmac: Annotated[
-        float | None, typer.Option(help="most estimated work per request, 1e9 MACs [default: 200]")
+        float | None, _opt("max_cost_gmac", "most estimated work per request, 1e9 MACs")
     ] = None,
     request_timeout_s: Annotated[
-        float | None, typer.Option(help="deadline per request, seconds [default: 60]")
+        float | None, _opt("request_timeout_s", "deadline per request, seconds")
     ] = None,
     precision: Annotated[
-        Precision | None, typer.Option(help="CUDA arithmetic [default: tf32]", case_sensitive=False)
+        Precision | None, _opt("precision", "CUDA arithmetic", case_sensitive=False)
     ] = None,
-    log_level: Annotated[
-        LogLevel | None, typer.Option(help="[default: info]", case_sensitive=False)
-    ] = None,
+    log_level: Annotated[LogLevel | None, _opt("log_level", "", case_sensitive=False)] = None,
 ) -> None:
     """Serve station-to-grid temperature predictions over HTTP (settings: EQUIGRID_*)."""
     import uvicorn
@@ -80,7 +87,6 @@ def serve(
     from service.dem import Dems
     from service.memory import trim
     from service.middleware import configure_logging
-    from service.settings import Settings
 
     flags: dict[str, Any] = {
         "model": model,
