@@ -79,7 +79,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     MPLCONFIGDIR=/tmp/matplotlib \
     EQUIGRID_HOST=0.0.0.0 \
     EQUIGRID_PORT=8000 \
-    EQUIGRID_DEM_DIR=/data/dem
+    EQUIGRID_DEM=/data/dem
 USER 10001:10001
 WORKDIR /work
 EXPOSE 8000

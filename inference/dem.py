@@ -59,13 +59,17 @@ def height_from(ds: xr.Dataset, source: str) -> xr.DataArray:
     raise DemError(f"{source}: no orography variable ({tried})")
 
 
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+DEM_SUFFIXES = (".nc", *GEOTIFF_SUFFIXES)  # what a directory of DEMs is searched for
+
+
 def read_dem(path: str | Path) -> xr.DataArray:
     """Heights (m) of a DEM (CF netCDF, or GeoTIFF by its suffix) as
     ``orog(latitude, longitude)``, latitude ascending."""
     p = Path(path)
     if not p.is_file():
         raise DemError(f"DEM not found: {p}")
-    if p.suffix.lower() in (".tif", ".tiff"):
+    if p.suffix.lower() in GEOTIFF_SUFFIXES:
         return read_geotiff(p)
     try:
         ds = xr.open_dataset(p)

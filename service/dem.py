@@ -1,7 +1,8 @@
 """Target elevations from the DEMs the service is pointed at (``EQUIGRID_DEM``).
 
-``EQUIGRID_DEM`` names a DEM file or a directory of them (CF netCDF, read by
-:func:`inference.dem.read_dem`; every ``*.nc`` in a directory). They are read once at
+``EQUIGRID_DEM`` names a DEM file or a directory of them (CF netCDF or GeoTIFF, read by
+:func:`inference.dem.read_dem`; every file with a suffix of
+:data:`inference.dem.DEM_SUFFIXES` in a directory). They are read once at
 start-up. For a request's targets, each DEM that covers some of them contributes, finest
 first, resampled bilinearly; cells that no DEM covers, or where it has no value (the sea of
 a land-only DEM), stay unknown, so the predictor fills them as it would without a DEM and
@@ -19,8 +20,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from inference.coords import SPATIAL, wrap_longitude
-from inference.dem import read_dem
-from inference.errors import DemError
+from inference.dem import DEM_SUFFIXES, read_dem
 
 log = logging.getLogger("equigrid.service")
 EDGE = 1e-6
@@ -51,12 +51,20 @@ class Dems:
 
     @classmethod
     def load(cls, path: Path | None) -> Dems:
-        """Read ``path`` (a file or a directory of ``*.nc``); :class:`DemError` if unusable."""
+        """Read ``path`` (a file or a directory of DEMs, possibly empty); :class:`DemError`
+        if a file is missing or unusable."""
         if path is None:
             return cls([])
-        files = sorted(path.glob("*.nc")) if path.is_dir() else [path]
-        if not files:
-            raise DemError(f"no DEM (*.nc) in {path}")
+        files = (
+            sorted(f for f in path.iterdir() if f.suffix.lower() in DEM_SUFFIXES)
+            if path.is_dir()
+            else [path]
+        )
+        if path.is_dir() and not files:
+            # an empty DEM folder (a container's mount point before DEMs are added) is no DEM:
+            # every response then says that cell elevations from a DEM were not used
+            log.warning("no DEM (%s) in %s", ", ".join("*" + x for x in DEM_SUFFIXES), path)
+            return cls([])
         dems = []
         for f in files:
             da = read_dem(f)

@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     )
     dem: Path | None = Field(
         default=None,
-        description="a DEM file or a directory of DEMs (CF netCDF) for target elevations",
+        description="a DEM file or a directory of DEMs (CF netCDF, GeoTIFF) for target "
+        "elevations; an empty directory means no DEM",
     )
     device: str = Field(
         default="auto", description="'auto' (cuda when present), 'cpu', 'cuda', 'cuda:1'"
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         "model (faster, ~1e-2 K differences); CPU always computes in fp32",
     )
     log_level: str = "info"
+
+    @field_validator("model", "dem", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        """``EQUIGRID_MODEL=`` (empty, e.g. from a compose file) means unset, not the current
+        directory."""
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("api_keys", mode="before")
     @classmethod

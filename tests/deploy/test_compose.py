@@ -61,7 +61,7 @@ def test_default_is_the_gpu_api() -> None:
     mounts = _mounts(api)
     assert mounts["/models"]["read_only"] and mounts["/data/dem"]["read_only"]
     env = api["environment"]
-    assert env["EQUIGRID_HOST"] == "0.0.0.0" and env["EQUIGRID_DEM_DIR"] == "/data/dem"
+    assert env["EQUIGRID_HOST"] == "0.0.0.0" and env["EQUIGRID_DEM"] == "/data/dem"
     assert env["EQUIGRID_MODEL"] is None  # unset unless the shell sets it (then: the bundle)
 
 
@@ -90,7 +90,7 @@ def test_profiles() -> None:
 
 def test_variables_select_the_cpu_image_and_folders() -> None:
     env = {"EQUIGRID_TORCH": "cpu", "EQUIGRID_PORT": "9000", "EQUIGRID_MODEL": "/models/uk"}
-    env |= {"EQUIGRID_DEM": "/srv/dem"}
+    env |= {"EQUIGRID_DEMS": "/srv/dem"}
     api = config("cpu", env=env)["services"]["api-cpu"]
     assert api["image"] == "equigrid:cpu" and api["build"]["args"]["TORCH"] == "cpu"
     assert api["ports"][0]["published"] == "9000"

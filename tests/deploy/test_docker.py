@@ -67,11 +67,20 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The image serving on a free loopback port (host network), an empty DEM folder mounted
-    read-only, no model mounted (so the bundle inside serves). Removed afterwards."""
+    """The image serving on a free loopback port (host network), a DEM folder with one small
+    DEM mounted read-only at the image's DEM setting (/data/dem), no model mounted (so the
+    bundle inside serves). Removed afterwards."""
     port = _free_port()
     name = f"equigrid-e2e-{os.getpid()}"
     dem = tmp_path_factory.mktemp("dem")
+    lat, lon = np.arange(49.0, 55.01, 0.1), np.arange(-4.0, 2.01, 0.1)
+    orog = 100 + 50 * np.sin(lat)[:, None] * np.cos(lon)[None, :]
+    xr.Dataset(
+        {"orog": (("latitude", "longitude"), orog.astype(np.float32), {"units": "m"})},
+        coords={"latitude": lat, "longitude": lon},
+    ).to_netcdf(dem / "uk_dem.nc")
+    os.chmod(dem / "uk_dem.nc", 0o644)
+    os.chmod(dem, 0o755)  # pytest makes its folders 0700: the image's user must read it
     run = ["run", "--detach", "--name", name, "--network", "host"]
     run += ["-e", "EQUIGRID_HOST=127.0.0.1", "-e", f"EQUIGRID_PORT={port}"]
     run += ["-v", f"{dem}:/data/dem:ro", image]
@@ -113,7 +122,7 @@ def test_image_settings(image: str) -> None:
     assert cfg["Entrypoint"] == ["equigrid"] and cfg["Cmd"] == ["serve"]
     assert "/readyz" in " ".join(cfg["Healthcheck"]["Test"])
     env = dict(e.split("=", 1) for e in cfg["Env"])
-    assert env["EQUIGRID_HOST"] == "0.0.0.0" and env["EQUIGRID_DEM_DIR"] == "/data/dem"
+    assert env["EQUIGRID_HOST"] == "0.0.0.0" and env["EQUIGRID_DEM"] == "/data/dem"
     assert cfg["Labels"]["io.equigrid.torch"] == "cpu"
 
 
@@ -157,6 +166,8 @@ def test_grid_request(served: Served) -> None:
     assert mean.shape == var.shape == (9, 9)
     assert np.isfinite(mean).all() and np.isfinite(var).all() and (var > 0).all()
     assert 0.0 < mean.mean() < 20.0, mean  # degC, near the stations' 7-9 degC
+    # the mounted DEM folder is the service's DEM (EQUIGRID_DEM=/data/dem in the image)
+    assert any("from the DEM (uk_dem.nc)" in n for n in g["notes"]), g["notes"]
     png = httpx.post(
         f"{served.base}/v1/grid", json=body, headers={"Accept": "image/png"}, timeout=60
     )

@@ -87,3 +87,29 @@ def test_bad_dem_stops_start_up(app_settings: Settings, tmp_path: Path) -> None:
         cli_app, ["serve", "--model", str(app_settings.model), "--dem", str(tmp_path / "none.nc")]
     )
     assert r.exit_code == 2 and r.output.strip().count("\n") == 0, r.output
+
+
+def test_a_directory_of_dems_holds_netcdf_and_geotiff(tmp_path: Path) -> None:
+    from service.dem import Dems
+    from tests.inference.test_dem import _write_geotiff
+
+    write_dem(tmp_path / "coarse.nc", 40.0, 48.0, 5.0, 15.0)
+    _write_geotiff(tmp_path / "alps.tif", np.full((8, 10), 1500.0), west=10.0, north=47.0,
+                   step=0.05)  # fmt: skip
+    (tmp_path / "README.txt").write_text("not a DEM, not read")
+    dems = Dems.load(tmp_path)
+    assert [d.name for d in dems.dems] == ["alps.tif", "coarse.nc"]  # finest first
+    empty = tmp_path / "empty"  # a container's mount point before DEMs are added: no DEM
+    empty.mkdir()
+    assert Dems.load(empty).dems == []
+    with pytest.raises(DemError, match="not found"):
+        Dems.load(tmp_path / "missing.tif")
+
+
+def test_empty_path_settings_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``EQUIGRID_MODEL=`` / ``EQUIGRID_DEM=`` (as a compose file passes an unset variable)
+    are unset, not the current directory."""
+    monkeypatch.setenv("EQUIGRID_MODEL", "")
+    monkeypatch.setenv("EQUIGRID_DEM", " ")
+    s = Settings()
+    assert s.model is None and s.dem is None
