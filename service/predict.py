@@ -183,7 +183,11 @@ def warnings(
             "equivariant component"
         )
     src = pred.elevation_source
-    if src == "none" and (np.isfinite(stations.elevation_m).any() or target_elevation_given):
+    if (
+        src == "none"
+        and "elevation" not in bundle.point_aux
+        and (np.isfinite(stations.elevation_m).any() or target_elevation_given)
+    ):
         notes.append("elevation not used: this model takes no point-wise elevation")
     elif "training mean" in src and not any("training mean" in n for n in notes):
         notes.append(

@@ -1,9 +1,10 @@
 """Service test fixtures: a small real model bundle, trained here, and apps built on it.
 
-The bundle is a small ``aeconvcnp`` (orography + land fraction as gridded inputs, point-wise
+The small bundle is an ``aeconvcnp`` (orography + land fraction as gridded inputs, point-wise
 elevation as ``dim_aux=1``), trained for a few dozen AdamW steps on the 16-step ERA5 fixture
 in ``../shared/data``; where that is absent, on smooth synthetic fields on the same grid, so
-these tests never skip.
+these tests never skip. ``default_client`` serves the shipped default model instead, whose
+family (the anomaly model with a per-task trend) the small bundle does not cover.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import models
-from inference.bundle import save_bundle
+from inference.bundle import DEFAULT_BUNDLE, save_bundle
 from inference.normalisation import Stats
 from service.app import create_app
 from service.settings import Settings
@@ -139,3 +140,9 @@ def app(client: TestClient) -> FastAPI:
     """The started app behind ``client`` (lifespan ran: model loaded and warmed up)."""
     assert isinstance(client.app, FastAPI)
     return client.app
+
+
+@pytest.fixture(scope="module")
+def default_client() -> Iterator[TestClient]:
+    """The app on the shipped default model (``models/weights/default``)."""
+    yield from make_client(Settings(model=DEFAULT_BUNDLE, device="cpu"))

@@ -86,6 +86,17 @@ def test_elevation_reaches_the_model(client: TestClient) -> None:
     assert p["elevation_source"] == "given" and p["mean"][0] != pytest.approx(p["mean"][1])
 
 
+def test_stations_without_elevation_say_why_once(default_client: TestClient) -> None:
+    # the model takes elevation; the stations give none: the note says the stations lack it,
+    # not that the model cannot use it
+    bare = [{k: v for k, v in s.items() if k != "elevation_m"} for s in STATIONS]
+    pts = [{"lat": 53.0, "lon": -2.0, "elevation_m": 300.0}]
+    p = default_client.post("/v1/points", json={"stations": bare, "targets": pts}).json()
+    assert p["elevation_source"] == "none"
+    assert any("no station has an elevation" in n for n in p["notes"])
+    assert not any("takes no point-wise elevation" in n for n in p["notes"])
+
+
 def test_points_match_grid(client: TestClient) -> None:
     g = grid(client).json()
     targets = [{"lat": 53.0, "lon": -2.0, "id": "a"}, {"lat": 54.5, "lon": -0.5}]
