@@ -142,7 +142,8 @@ class RunConfig(BaseModel):
     def _no_store_derived(self) -> RunConfig:
         taken = {"aux_grid", "domain", "dim_aux"} & set(self.architecture)
         if taken:
-            raise ValueError(f"architecture.{sorted(taken)[0]} is set from the data, not here")
+            name = sorted(taken)[0]
+            raise ValueError(f"architecture.{name} is set from the store (or --data), not here")
         return self
 
     def check_for(self, world: bool) -> None:
