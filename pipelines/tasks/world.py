@@ -9,9 +9,10 @@ its *own* elevation, as in use. Rows are padded by the one padding rule
   Europe, UK at 0.1 deg, Colorado at 1 arc-minute, CONUS PRISM at 2.5 arc-minute;
   :mod:`.simulate`), with stations and targets at fine-DEM positions and the fine DEM's
   height, clustered layouts of 10-1000 stations and iid station noise of 0.2-1.5 K;
-- :class:`GridSampler` on a :class:`~pipelines.tasks.field.Field`: the ERA5 UK month's
-  training days (1-21; 22-24 validate, 25-31 are the test week) or the ERA5 CONUS hour
-  (random sub-boxes); stations and targets are grid cells at the cell's elevation; no noise.
+- :func:`reanalysis_sampler`: the one :class:`~pipelines.tasks.sampler.CellSampler` on a
+  :class:`~pipelines.tasks.field.Field` in K and m: the ERA5 UK month's training days (1-21;
+  22-24 validate, 25-31 are the test week) or the ERA5 CONUS hour (random windows);
+  stations and targets are grid cells at the cell's elevation; no noise.
 
 Boxes that overlap the fixed inputs' domain (the UK box) are translated 40 deg east for
 simulated fields, so the fixed inputs learn only from real UK data (translation is
@@ -26,10 +27,9 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from inference.errors import StoreError
-
 from ..data.era5 import UK_DOMAIN
 from .field import Field
+from .sampler import CellSampler
 from .simulate import Terrain, layout_weights, simulate
 from .task import Row, Task, TaskSampler, assemble
 
@@ -130,70 +130,28 @@ class SimulatedSampler:
         return assemble(rows)
 
 
-class _Cells:
-    """A field's cells as float64 arrays: ``pts [n, 2]``, elevation ``h [n]`` (m), land."""
-
-    def __init__(self, f: Field) -> None:
-        if f.orog is None or f.land is None:
-            raise StoreError("world tasks need a field with orography and land fraction")
-        mesh_i, mesh_j = np.meshgrid(np.arange(len(f.lat)), np.arange(len(f.lon)), indexing="ij")
-        self.gi, self.gj = mesh_i.ravel(), mesh_j.ravel()
-        lat, lon = f.lat.double().numpy(), f.lon.double().numpy()
-        self.lat, self.lon = lat, lon
-        self.h = f.orog.double().numpy()
-        self.land = f.land.double().numpy()
-
-    def values(self, f: Field, t: int, gi: NDArray[np.int64], gj: NDArray[np.int64]) -> Array:
-        """Time step ``t`` of ``f`` at the cells ``(gi, gj)`` (K)."""
-        return f.values[t].double().numpy()[gi, gj]
-
-
-class GridSampler:
-    """Tasks from a gridded reanalysis :class:`Field` in K and m: stations and targets are
-    cells, each at the cell's elevation; a random sub-box per batch (or the whole grid).
-
-    Per batch: the sub-box (size uniform in ``box_deg``, random position); per task: the
-    hour, whether stations are land cells only (probability 1/2, if over 20 are land), a
-    log-uniform count in ``stations``, the stations, at most ``max_targets`` other cells."""
-
-    def __init__(
-        self,
-        src: Field,
-        stations: tuple[int, int] = (10, 400),
-        max_targets: int = 512,
-        box_deg: tuple[float, float] | None = None,
-    ):
-        self.src, self.cells = src, _Cells(src)
-        self.stations, self.max_targets, self.box_deg = stations, max_targets, box_deg
-
-    def sample(self, batch_size: int, generator: torch.Generator) -> Task:
-        rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
-        c = self.cells
-        ii, jj = np.arange(len(c.lat)), np.arange(len(c.lon))
-        if self.box_deg is not None:
-            size = rng.uniform(*self.box_deg)
-            ni, nj = min(len(ii), int(size / 0.25)), min(len(jj), int(size / 0.25 / 0.7))
-            i0, j0 = rng.integers(0, len(ii) - ni + 1), rng.integers(0, len(jj) - nj + 1)
-            ii, jj = ii[i0 : i0 + ni], jj[j0 : j0 + nj]
-        mesh_i, mesh_j = np.meshgrid(ii, jj, indexing="ij")
-        gi, gj = mesh_i.ravel(), mesh_j.ravel()
-        land_ok = c.land[gi, gj] >= 0.5
-        pts = np.stack([c.lat[gi], c.lon[gj]], -1)
-        h = c.h[gi, gj]
-        rows = []
-        for _ in range(batch_size):
-            field_ = c.values(self.src, int(rng.integers(len(self.src.values))), gi, gj)
-            cand = (
-                np.nonzero(land_ok)[0]
-                if land_ok.sum() > 20 and rng.uniform() < 0.5
-                else np.arange(len(pts))
-            )
-            n_c = min(_count(rng, *self.stations), len(cand) // 2)
-            ctx = rng.choice(cand, n_c, replace=False)
-            rest = np.setdiff1d(np.arange(len(pts)), ctx)
-            tgt = rng.choice(rest, min(self.max_targets, len(rest)), replace=False)
-            rows.append(_row(pts[ctx], field_[ctx], pts[tgt], field_[tgt], h[ctx], h[tgt]))
-        return assemble(rows)
+def reanalysis_sampler(
+    src: Field,
+    stations: tuple[int, int] = (10, 400),
+    box_deg: tuple[float, float] | None = None,
+    max_targets: int = 512,
+) -> CellSampler:
+    """Tasks from a gridded reanalysis :class:`Field` in K and m (:mod:`.sources`): stations
+    and targets are cells, each at the cell's elevation; per task a random window of
+    ``box_deg`` degrees (or the whole grid), stations on land only with probability 1/2 (where
+    the window has land), a log-uniform count in ``stations`` (at most half the candidates),
+    at most ``max_targets`` other cells as targets."""
+    return CellSampler(
+        src,
+        count=stations,
+        log_count=True,
+        window_deg=box_deg,
+        land_only=True,
+        land_prob=0.5,
+        max_share=0.5,
+        max_targets=max_targets,
+        point_aux=True,
+    )
 
 
 class MixtureSampler:
@@ -206,23 +164,6 @@ class MixtureSampler:
     def sample(self, batch_size: int, generator: torch.Generator) -> Task:
         k = int(torch.multinomial(self.weights, 1, generator=generator))
         return self.samplers[k].sample(batch_size, generator)
-
-
-def uk_validation_tasks(src: Field, stations: list[int], per_n: int, seed: int) -> list[Task]:
-    """Fixed validation tasks on ``src`` (the UK validation days, 22-24): per task one hour,
-    N random cells as stations, every other cell a target."""
-    c = _Cells(src)
-    rng = np.random.default_rng(seed)
-    pts = np.stack([c.lat[c.gi], c.lon[c.gj]], -1)
-    h = c.h[c.gi, c.gj]
-    tasks = []
-    for n in stations:
-        for hour in rng.choice(len(src.values), per_n, replace=False):
-            f = c.values(src, int(hour), c.gi, c.gj)
-            perm = rng.permutation(len(pts))
-            ctx, tgt = perm[:n], perm[n:]
-            tasks.append(assemble([_row(pts[ctx], f[ctx], pts[tgt], f[tgt], h[ctx], h[tgt])]))
-    return tasks
 
 
 def simulated_validation_tasks(terrains: list[Terrain], n_tasks: int, seed: int) -> list[Task]:

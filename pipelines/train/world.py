@@ -38,15 +38,14 @@ from ..tasks.sources import (
 )
 from ..tasks.task import Task, TaskSampler
 from ..tasks.world import (
-    GridSampler,
     MixtureSampler,
     SimulatedSampler,
+    reanalysis_sampler,
     simulated_validation_tasks,
-    uk_validation_tasks,
 )
 from .config import RunConfig
 from .loop import FitResult, evaluate_nll, fit
-from .run import check_resume
+from .run import check_resume, validation_tasks
 
 COMMAND = (
     "equigrid train --data ../shared/data --config configs/default_model.toml "
@@ -81,18 +80,19 @@ def sources(cfg: RunConfig, data_dir: Path) -> MixtureSampler:
         sim = SimulatedSampler(terrains, d.sim_max_targets, d.sim_stations, d.sim_box_deg)
         mix.append((d.simulated, sim))
     if d.era5_uk:
-        mix.append((d.era5_uk, GridSampler(era5_uk(data_dir, "train"), d.uk_stations)))
+        mix.append((d.era5_uk, reanalysis_sampler(era5_uk(data_dir, "train"), d.uk_stations)))
     if d.era5_conus:
         prism = load_terrains(data_dir, ["conus"])[0]
-        conus = GridSampler(era5_conus(data_dir, prism), d.uk_stations, box_deg=d.conus_box_deg)
+        conus = reanalysis_sampler(era5_conus(data_dir, prism), d.uk_stations, d.conus_box_deg)
         mix.append((d.era5_conus, conus))
     return MixtureSampler(mix)
 
 
 def validation(cfg: RunConfig, data_dir: Path) -> tuple[list[Task], list[Task]]:
-    """Fixed UK tasks on the validation days and fixed simulated tasks (one seed later)."""
+    """The fixed validation tasks of every run (:func:`.run.validation_tasks`) on the UK
+    validation days, and fixed simulated tasks (one seed later)."""
     v = cfg.validation
-    uk = uk_validation_tasks(era5_uk(data_dir, "val"), v.stations, v.tasks_per_n, v.seed)
+    uk = validation_tasks(cfg, era5_uk(data_dir, "val"), point_aux=True)
     terrains = load_terrains(data_dir, cfg.data.terrains) if v.simulated_tasks else []
     sim = simulated_validation_tasks(terrains, v.simulated_tasks, v.seed + 1) if terrains else []
     return uk, sim

@@ -1,4 +1,5 @@
-"""The world model's sources and samplers: physical units, the store's day split, seeds."""
+"""The world model's sources and samplers: physical units, the store's day split, seeds, and
+the sampler family's options the world uses (windows in degrees, land probability)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import torch
 import xarray as xr
 
 from inference.errors import DataError
+from pipelines.tasks.sampler import CellSampler
 from pipelines.tasks.sources import UK_OROGRAPHY, era5_uk, load_terrains
 from pipelines.tasks.task import Task
-from pipelines.tasks.world import GridSampler, MixtureSampler, uk_validation_tasks
+from pipelines.tasks.world import MixtureSampler, reanalysis_sampler
 
 
 def same(a: Task, b: Task) -> bool:
@@ -33,7 +35,7 @@ def test_uk_split_follows_the_store_rule_in_kelvin_and_metres(shared_data: Path)
 
 def test_grid_tasks_are_cells_at_their_elevation_and_seeded(shared_data: Path) -> None:
     src = era5_uk(shared_data, "val")
-    sampler = GridSampler(src, (10, 30), max_targets=50)
+    sampler = reanalysis_sampler(src, (10, 30), max_targets=50)
     task = sampler.sample(2, torch.Generator().manual_seed(3))
     assert task.aux_c is not None and task.aux_t is not None and task.mask_c is not None
     i = ((task.xc[0, :, 0] - src.lat[0]) / 0.25).round().long()
@@ -50,19 +52,33 @@ def test_grid_tasks_are_cells_at_their_elevation_and_seeded(shared_data: Path) -
 
 def test_mixture_never_draws_a_source_of_weight_zero(shared_data: Path) -> None:
     src = era5_uk(shared_data, "val")
-    small, large = GridSampler(src, (10, 10)), GridSampler(src, (100, 100))
+    small, large = reanalysis_sampler(src, (10, 10)), reanalysis_sampler(src, (30, 30))
     mix = MixtureSampler([(0.0, small), (1.0, large)])
     gen = torch.Generator().manual_seed(0)
-    assert all(mix.sample(1, gen).xc.shape[1] == 100 for _ in range(5))
+    assert all(mix.sample(1, gen).xc.shape[1] == 30 for _ in range(5))
 
 
-def test_validation_tasks_are_fixed_by_their_seed(shared_data: Path) -> None:
+def test_windows_in_degrees_and_at_most_half_the_cells_as_stations(shared_data: Path) -> None:
     src = era5_uk(shared_data, "val")
-    a, b = (uk_validation_tasks(src, [20, 100], 2, seed=5) for _ in range(2))
-    assert [t.xc.shape[1] for t in a] == [20, 20, 100, 100]
-    assert all(same(x, y) for x, y in zip(a, b, strict=True))
-    n_cells = src.n_cells
-    assert all(t.xc.shape[1] + t.xt.shape[1] == n_cells for t in a)
+    sampler = reanalysis_sampler(src, (10, 400), box_deg=(2.0, 3.0))
+    gen = torch.Generator().manual_seed(1)
+    cos = np.cos(np.deg2rad(float(src.lat.mean())))
+    for _ in range(10):
+        for t in sampler.sample(2, gen).unbatch():
+            pts = torch.cat([t.xc, t.xt], 1)[0]
+            span = pts.max(0).values - pts.min(0).values
+            assert span[0] <= 3.0 and span[1] <= 3.0 / cos + 1e-4
+            n_cells = round(float((span[0] / 0.25 + 1) * (span[1] / 0.25 + 1)))
+            assert t.xc.shape[1] <= n_cells // 2
+
+
+def test_land_only_windows_at_sea_draw_from_every_cell(shared_data: Path) -> None:
+    """A window with (almost) no land used to give tasks without stations (a traceback)."""
+    src = era5_uk(shared_data, "val")
+    sampler = CellSampler(src, land_only=True, window=(4, 4), count=(1, 5))
+    gen = torch.Generator().manual_seed(0)
+    tasks = [sampler.sample(4, gen) for _ in range(30)]
+    assert all(bool(t.mask_c.sum(1).min() >= 1) for t in tasks if t.mask_c is not None)
 
 
 def test_unknown_or_missing_terrain_is_a_data_error(tmp_path: Path) -> None:
