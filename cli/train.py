@@ -26,7 +26,7 @@ def train(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option(help="shared data folder: train the world model on its sources ([data])"),
+        typer.Option(help="shared data folder: train the world model on its mixture of sources"),
     ] = None,
     config: Annotated[Path | None, typer.Option(help="run configuration (.json or .toml)")] = None,
     set_: Annotated[
