@@ -86,3 +86,23 @@ def test_world_sections_are_refused_for_store_training(tmp_path: Path) -> None:
         "train", "--store", tmp_path / "s.nc", "--out", tmp_path / "b", "--set", "data.era5_uk=1"
     )
     assert code == 2 and "[data] applies to training with --data" in err
+
+
+def test_a_data_folder_without_the_sources_is_one_line(tmp_path: Path) -> None:
+    code, _, err = invoke("train", "--data", tmp_path, "--out", tmp_path / "b")
+    assert code == 2 and "file not found" in err and len(err.strip().splitlines()) == 1
+    code, _, err = invoke(
+        "train", "--data", tmp_path, "--out", tmp_path / "b", "--set", "data.simulated=0"
+    )
+    assert code == 2 and "era5_t2m_uk_2019-03_hourly.nc" in err and "file not found" in err
+
+
+def test_the_old_module_command_points_to_the_cli() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.train.world", "--data", "x"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "equigrid train --data" in done.stderr
