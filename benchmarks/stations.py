@@ -42,39 +42,64 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from inference.stations import duplicate_groups, row_problems  # noqa: E402
+from pipelines.data.station_files import read_table  # noqa: E402
 from pipelines.evaluate.kriging import krige  # noqa: E402
+from pipelines.evaluate.report import markdown_table, score_table  # noqa: E402
+from pipelines.evaluate.scores import gaussian_scores  # noqa: E402
 
-K0 = 273.15
-Z95 = float(norm.ppf(0.975))
+NETWORKS = {  # file in the data folder, (lat, lon) box or None
+    "suedtirol": ("stations_suedtirol_2021-01-01_hourly.csv", None),
+    "sao_west": (
+        "stations_sao_northamerica_1995-03-18_hourly.csv",
+        ((31.0, 50.0), (-125.0, -102.0)),
+    ),
+}
 
 
 def load_network(name: str, data: Path) -> pd.DataFrame:
-    """Rows: time, id, lat, lon, elev (m), t (K)."""
-    if name == "suedtirol":
-        df = pd.read_csv(data / "stations_suedtirol_2021-01-01_hourly.csv")
-        df = df.rename(columns={"time_utc": "time"})
-    elif name == "sao_west":
-        df = pd.read_csv(data / "stations_sao_northamerica_1995-03-18_hourly.csv")
-        df = df.rename(columns={"hour_utc": "time"})
-        df = df[df.latitude.between(31, 50) & df.longitude.between(-125, -102)]
-    else:
+    """Rows: time, id, lat, lon, elev (m), t (K), in file order.
+
+    The file is read by the data layer (:func:`pipelines.data.station_files.read_table`,
+    units from the column name); rows the core's rules refuse
+    (:func:`inference.stations.row_problems`), rows without a time or an elevation and rows
+    outside the network's box are left out; duplicate positions within an hour follow the
+    core's rule (:func:`inference.stations.duplicate_groups`: averaged within 0.1 K, every
+    row of a conflicting position left out)."""
+    if name not in NETWORKS:
         raise SystemExit(f"unknown network {name!r}")
-    out = pd.DataFrame(
+    file, box = NETWORKS[name]
+    table = read_table(data / file)
+    assert table.time is not None
+    keep = row_problems(table.lat, table.lon, table.value_k, table.elevation_m) == 0
+    keep &= np.isfinite(table.elevation_m) & ~np.isnat(table.time)
+    if box is not None:
+        (s, n), (w, e) = box
+        keep &= (table.lat >= s) & (table.lat <= n) & (table.lon >= w) & (table.lon <= e)
+    rows = np.flatnonzero(keep)
+    groups = duplicate_groups(
+        table.lat[rows],
+        table.lon[rows],
+        table.value_k[rows],
+        table.elevation_m[rows],
+        step=table.time[rows].astype(np.int64),
+    )
+    ok = ~groups.conflict
+    first = rows[groups.first[ok]]
+    return pd.DataFrame(
         {
-            "time": df["time"],
-            "id": df["station_id"].astype(str),
-            "lat": df["latitude"],
-            "lon": df["longitude"],
-            "elev": df["elevation_m"].astype(float),
-            "t": df["air_temperature_degC"].astype(float) + K0,
+            "time": table.time[first],
+            "id": table.station_id[first].astype(str),
+            "lat": table.lat[first],
+            "lon": table.lon[first],
+            "elev": groups.elevation_m[ok],
+            "t": groups.value_k[ok],
         }
     )
-    return out.dropna().drop_duplicates(["time", "id"]).reset_index(drop=True)
 
 
 def folds(ids: np.ndarray, k: int, seed: int) -> dict[str, int]:
@@ -161,15 +186,10 @@ def kriging(c: pd.DataFrame, t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def scores(y: np.ndarray, mean: np.ndarray, var: np.ndarray) -> dict[str, float]:
-    err = y - mean
-    nll = 0.5 * np.log(2 * math.pi * var) + 0.5 * err**2 / var
-    return {
-        "nll": float(nll.mean()),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "mae": float(np.mean(np.abs(err))),
-        "coverage95": float(np.mean(np.abs(err) <= Z95 * np.sqrt(var))),
-        "n_targets": len(y),
-    }
+    """The one scorer's Gaussian scores (:func:`pipelines.evaluate.scores.gaussian_scores`),
+    pooled over every (hour, held-out station), and their count."""
+    s = gaussian_scores(y, mean, var)
+    return {k: s[k] for k in ("nll", "rmse", "mae", "coverage95")} | {"n_targets": len(y)}
 
 
 def run(
@@ -231,20 +251,13 @@ LABELS = {
 def markdown(doc: dict[str, object]) -> str:
     res = doc["results"]
     assert isinstance(res, dict)
-    lines = [
+    head = (
         f"{doc['network']}: {doc['stations']} stations, {doc['hours']} hours, "
         f"{doc['folds']} folds by station (seed {doc['seed']}), "
-        f"{next(iter(res.values()))['n_targets']} held-out (hour, station) pairs",
-        "",
-        "| method | NLL per target (K) | RMSE (K) | MAE (K) | 95 % coverage |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for m, s in res.items():
-        lines.append(
-            f"| {LABELS.get(m, m)} | {s['nll']:.3f} | {s['rmse']:.3f} | {s['mae']:.3f} "
-            f"| {s['coverage95']:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
+        f"{next(iter(res.values()))['n_targets']} held-out (hour, station) pairs\n\n"
+    )
+    rows = (((LABELS.get(m, m),), s) for m, s in res.items())
+    return head + score_table([("method", "---")], rows)
 
 
 UK_LABELS = {
@@ -258,19 +271,7 @@ def uk_table(doc: dict[str, object]) -> str:
     """The ERA5 UK test-week table from an ``equigrid evaluate --out`` JSON."""
     res = doc["results"]
     assert isinstance(res, dict)
-    lines = [
-        "| N | method | NLL per target (K) | RMSE (K) | MAE (K) | 95 % coverage |",
-        "| ---: | --- | ---: | ---: | ---: | ---: |",
-    ]
-    for n, per in res.items():
-        for m, label in UK_LABELS.items():
-            if m in per:
-                s = per[m]
-                lines.append(
-                    f"| {n} | {label} | {s['nll']:.3f} | {s['rmse']:.3f} | "
-                    f"{s['mae']:.3f} | {s['coverage95']:.3f} |"
-                )
-    return "\n".join(lines) + "\n"
+    return markdown_table(res, UK_LABELS)
 
 
 def render_docs(results: Path, docs: Path) -> None:

@@ -1,4 +1,9 @@
-"""``equigrid train``: train a model on a store and write a model bundle."""
+"""``equigrid train``: train a model and write a model bundle.
+
+On a store (``--store``, :mod:`pipelines.train.run`) or, with ``--data``, the world model on
+the mixture of sources in the shared data folder (:mod:`pipelines.train.world`); one run
+configuration for both (:mod:`pipelines.train.config`).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,27 @@ import typer
 from inference.errors import ConfigError
 from pipelines.train.config import load_run_config
 from pipelines.train.run import run_training
+from pipelines.train.world import run_world_training
 
 
 def train(
-    store: Annotated[Path, typer.Option(help="training store (equigrid ingest)")],
     out: Annotated[Path, typer.Option(help="model bundle directory to write")],
+    store: Annotated[
+        Path | None, typer.Option(help="training store (equigrid ingest); or --data")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="shared data folder: train the world model on its mixture of sources"),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="run configuration (.json or .toml)")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override, e.g. train.steps=500")
     ] = None,
     orography_aux: Annotated[
         bool,
-        typer.Option(help="orography + land fraction on the grid and point elevation as inputs"),
+        typer.Option(
+            help="--store: orography + land fraction on the grid and point elevation as inputs"
+        ),
     ] = True,
     run_dir: Annotated[
         Path | None, typer.Option(help="resumable state (default <out>.run)")
@@ -31,7 +45,11 @@ def train(
     threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
-    """Train a model on a store and write a model bundle."""
+    """Train a model on a store, or the world model on the shared data, into a bundle."""
+    if (store is None) == (data is None):
+        raise ConfigError("give either --store (a training store) or --data (the shared data)")
+    if data is not None and not data.is_dir():
+        raise ConfigError(f"--data {data}: not a directory")
     overrides = list(set_ or []) + ([f"train.threads={threads}"] if threads is not None else [])
     cfg = load_run_config(config, overrides)
     if device == "auto":
@@ -39,6 +57,14 @@ def train(
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("--device cuda but no CUDA device is available")
     try:
+        if data is not None:
+            result, nll = run_world_training(
+                data, out, cfg, run_dir=run_dir, device=device, progress=progress
+            )
+            scores = ", ".join(f"{k} {v:.3f}" for k, v in nll.items())
+            typer.echo(f"wrote {out}: {result.steps} steps, validation NLL (K): {scores}")
+            return
+        assert store is not None
         result = run_training(
             store,
             out,

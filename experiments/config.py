@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ DEFAULT_STORES = REPO / "runs" / "stores"
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 DEFAULT_DOC = REPO / "docs" / "results.md"
 IMG = REPO / "docs" / "img"
-UK_DOMAIN = [[50.0, 58.0], [-10.0, 2.0]]
 GP_DOMAIN = [[-2.0, 2.0]]
 GP_SET_SIZE = 4096  # the seeded validation and test sets; evaluation may use a prefix
 GP_SEEDS = {"val": 10_000, "test": 20_000}
@@ -62,7 +62,9 @@ class Context:
         typer.echo(msg, err=True)
 
 
-def model_config(name: str, dim_x: int, domain: list[list[float]], quick: bool) -> dict[str, Any]:
+def model_config(
+    name: str, dim_x: int, domain: Sequence[Sequence[float]], quick: bool
+) -> dict[str, Any]:
     """The (small, CPU-sized) configuration of ``name`` used in every experiment."""
     if name.endswith("convcnp"):
         if quick:
@@ -75,7 +77,8 @@ def model_config(name: str, dim_x: int, domain: list[list[float]], quick: bool) 
     else:
         cfg = {"d_model": 8 if quick else 32, "num_heads": 2 if quick else 4, "num_layers": 2}
     if name in APPROX or name == "tnp":
-        cfg["domain"] = domain  # the TNP uses it only to scale its absolute inputs
+        # the TNP uses it only to scale its absolute inputs
+        cfg["domain"] = [list(r) for r in domain]
     if name in ("aeconvcnp", "aetetnp"):
         cfg |= {"fixed_channels": 4, "fourier_features": 4, "fixed_width": 32, "p_drop": 0.5}
     return {"dim_x": dim_x} | cfg

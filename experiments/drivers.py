@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from pipelines.data.era5 import UK_DOMAIN
 from pipelines.evaluate.scores import score
 from pipelines.tasks.fixed import hour_tasks
 from pipelines.tasks.sampler import CellSampler
@@ -39,7 +40,6 @@ from .config import (
     GP_SEEDS,
     GP_SET_SIZE,
     QUICK,
-    UK_DOMAIN,
     Context,
     model_config,
 )

@@ -6,9 +6,8 @@ import numpy as np
 
 from inference.bundle import Bundle
 from inference.units import TemperatureUnit
+from pipelines.data.era5 import UK_DOMAIN as DEFAULT_DOMAIN
 from pipelines.data.station_table import StationTable
-
-DEFAULT_DOMAIN = [[50.0, 58.0], [-10.0, 2.0]]
 
 
 def demo_stations(bundle: Bundle, n: int = 150, steps: int = 3, seed: int = 0) -> StationTable:

@@ -38,6 +38,9 @@ GRIB_SUFFIXES = {".grib", ".grb", ".grib1", ".grib2", ".grb2"}
 # files resolve about 1e-3 K, so two packings of the same field differ by less than this
 DUPLICATE_TOLERANCE_K = 0.01
 DIMS = ("time", "latitude", "longitude")
+# (lat, lon) box of the ERA5 UK month (the shared data's training region): the default
+# model's fixed-input domain, and the demo's where a bundle declares none
+UK_DOMAIN = ((50.0, 58.0), (-10.0, 2.0))
 
 
 def is_grib(path: Path) -> bool:

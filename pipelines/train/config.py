@@ -5,8 +5,10 @@ Sections (all optional; unknown keys are errors)::
     model = "aeconvcnp"
     [architecture]      # keyword arguments for models.build_model
     [train]             # TrainConfig: optimisation
-    [sampler]           # station sampling for training tasks
+    [sampler]           # station sampling for training tasks on a store (--store)
+    [data]              # the world model's mixture of sources (--data; pipelines.tasks.world)
     [validation]        # the fixed validation tasks
+    [calibration]       # world training: the variance scale and floor in the bundle
 
 Overrides use dotted keys, ``train.steps=500`` or ``architecture.unet_channels=[32,32,64]``;
 values are parsed as JSON where they can be and kept as strings otherwise.
@@ -19,9 +21,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from inference.errors import ConfigError
+
+from ..tasks.sources import TERRAIN_FILES
 
 
 class TrainConfig(BaseModel):
@@ -60,12 +71,60 @@ class SamplerConfig(BaseModel):
     layout_prob: float = Field(default=0.5, ge=0, le=1)
 
 
+class DataConfig(BaseModel):
+    """The world model's mixture of sources (:mod:`pipelines.tasks.world`) and their weights."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    simulated: float = Field(default=0.7, ge=0, description="weight of simulated fields")
+    era5_uk: float = Field(default=0.25, ge=0, description="weight of ERA5 UK (days 1-21)")
+    era5_conus: float = Field(default=0.05, ge=0, description="weight of the ERA5 CONUS hour")
+    terrains: list[str] = Field(
+        default_factory=lambda: list(TERRAIN_FILES), description="DEMs for simulated fields"
+    )
+    sim_stations: tuple[int, int] = (10, 1000)
+    sim_box_deg: tuple[float, float] = (1.5, 10.0)
+    sim_max_targets: int = Field(default=256, ge=1)
+    uk_stations: tuple[int, int] = (10, 400)
+    conus_box_deg: tuple[float, float] = (4.0, 12.0)
+
+    @field_validator("terrains")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = sorted(set(names) - set(TERRAIN_FILES))
+        if unknown:
+            raise ValueError(f"unknown terrain {unknown[0]!r}; known: {', '.join(TERRAIN_FILES)}")
+        return names
+
+    @model_validator(mode="after")
+    def _some_source(self) -> DataConfig:
+        if self.simulated + self.era5_uk + self.era5_conus <= 0:
+            raise ValueError("give at least one source a positive weight")
+        if self.simulated and not self.terrains:
+            raise ValueError("simulated fields need at least one terrain")
+        return self
+
+
 class ValidationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stations: list[int] = Field(default_factory=lambda: [20, 100, 400], min_length=1)
     tasks_per_n: int = Field(default=8, ge=1)
+    simulated_tasks: int = Field(
+        default=48, ge=0, description="fixed simulated tasks (world training only)"
+    )
     seed: int = 12345
+
+
+class CalibrationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fit_scale: bool = Field(
+        default=True, description="fit a variance scale on the validation tasks (else 1)"
+    )
+    variance_floor_k2: float = Field(
+        default=0.0, ge=0, description="observation-noise variance added to every prediction"
+    )
 
 
 class RunConfig(BaseModel):
@@ -75,14 +134,26 @@ class RunConfig(BaseModel):
     architecture: dict[str, Any] = Field(default_factory=dict)
     train: TrainConfig = Field(default_factory=lambda: TrainConfig())
     sampler: SamplerConfig = Field(default_factory=lambda: SamplerConfig())
+    data: DataConfig = Field(default_factory=lambda: DataConfig())
     validation: ValidationConfig = Field(default_factory=lambda: ValidationConfig())
+    calibration: CalibrationConfig = Field(default_factory=lambda: CalibrationConfig())
 
     @model_validator(mode="after")
     def _no_store_derived(self) -> RunConfig:
         taken = {"aux_grid", "domain", "dim_aux"} & set(self.architecture)
         if taken:
-            raise ValueError(f"architecture.{sorted(taken)[0]} is set from the store, not here")
+            name = sorted(taken)[0]
+            raise ValueError(f"architecture.{name} is set from the store (or --data), not here")
         return self
+
+    def check_for(self, world: bool) -> None:
+        """Refuse sections that the other kind of training reads (store: ``[sampler]``;
+        world, ``--data``: ``[data]`` and ``[calibration]``)."""
+        unused = {"data", "calibration"} if not world else {"sampler"}
+        given = sorted(unused & self.model_fields_set)
+        if given:
+            how = "--data (world training)" if not world else "--store"
+            raise ConfigError(f"[{given[0]}] applies to training with {how}, not this run")
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def validation_tasks(cfg: RunConfig, data: Field, point_aux: bool) -> list[Task]
     return tasks
 
 
-def _check_resume(run_dir: Path, cfg: RunConfig, orography_aux: bool) -> None:
+def check_resume(run_dir: Path, cfg: RunConfig, orography_aux: bool) -> None:
     """Record the configuration on the first run; refuse to continue under a different one."""
     config = cfg.model_dump(mode="json")
     for k in _RESUMABLE_CHANGES:
@@ -111,7 +111,8 @@ def run_training(
     device: str = "cpu",
     progress: bool = True,
 ) -> FitResult:
-    """Everything ``equigrid train`` does, as a function."""
+    """Everything ``equigrid train --store`` does, as a function."""
+    cfg.check_for(world=False)
     ds = open_store(store)
     torch.manual_seed(cfg.train.seed)
     model = build_for_store(cfg, ds, orography_aux)
@@ -124,7 +125,7 @@ def run_training(
         point_aux=orography_aux,
     )
     run_dir = run_dir if run_dir is not None else out.with_name(out.name + ".run")
-    _check_resume(run_dir, cfg, orography_aux)
+    check_resume(run_dir, cfg, orography_aux)
     started = time.time()
     result = fit(
         model,

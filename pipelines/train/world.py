@@ -1,148 +1,105 @@
-"""Train the default temperature model on the mixture of sources in ``../shared/data``.
+"""Training the world model on the mixture of sources in the shared data folder.
 
-    python -m pipelines.train.world --data ../shared/data --config configs/default_model.toml \\
+    equigrid train --data ../shared/data --config configs/default_model.toml \\
         --out models/weights/default
 
-The run configuration is the usual one (``model``, ``[architecture]``, ``[train]``) plus a
-``[data]`` section -- the mixture of sources and their weights (see
-:mod:`pipelines.tasks.world`) -- and ``[validation]``: fixed UK tasks on the validation days
-(22-24) and fixed simulated tasks; checkpoints are selected on the mean NLL of both. The
-run's resumable state lives in ``<out>.run``; rerunning the command continues it.
+The run configuration is the one of every ``equigrid train`` run (:mod:`.config`): ``model``,
+``[architecture]``, ``[train]``, plus ``[data]`` -- the mixture of sources and their weights
+(:mod:`pipelines.tasks.world`, read by :mod:`pipelines.tasks.sources`) -- ``[validation]``:
+fixed UK tasks on the validation days (22-24) and fixed simulated tasks, checkpoints
+selected on the mean NLL of both -- and ``[calibration]``. The run's resumable state lives
+in ``<out>.run`` (or ``--run-dir``); rerunning the command continues it.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import math
 import platform
 import time
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
 
 import models
 from inference.bundle import save_bundle
+from inference.errors import ConfigError, one_line
 
-from ..tasks.task import Task
+from ..data.era5 import UK_DOMAIN
+from ..data.store import DEFAULT_SPLIT_DAYS
+from ..tasks.sources import (
+    ERA5_CONUS,
+    ERA5_UK,
+    TERRAIN_FILES,
+    UK_OROGRAPHY,
+    era5_conus,
+    era5_uk,
+    load_terrains,
+)
+from ..tasks.task import Task, TaskSampler
 from ..tasks.world import (
-    SIM_FILES,
-    UK_DOMAIN,
-    UK_TRAIN_DAYS,
-    UK_VAL_DAYS,
-    GridSampler,
     MixtureSampler,
     SimulatedSampler,
-    load_terrains,
-    read_era5_conus,
-    read_era5_uk,
-    read_terrain,
+    reanalysis_sampler,
     simulated_validation_tasks,
-    uk_validation_tasks,
 )
-from .config import TrainConfig
-from .loop import evaluate_nll, fit
+from .config import RunConfig
+from .loop import FitResult, evaluate_nll, fit
+from .run import check_resume, validation_tasks
 
-
-class DataConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    simulated: float = Field(default=0.7, ge=0, description="weight of simulated fields")
-    era5_uk: float = Field(default=0.25, ge=0, description="weight of ERA5 UK (days 1-21)")
-    era5_conus: float = Field(default=0.05, ge=0, description="weight of the ERA5 CONUS hour")
-    terrains: list[str] = Field(default_factory=lambda: list(SIM_FILES))
-    sim_stations: tuple[int, int] = (10, 1000)
-    sim_box_deg: tuple[float, float] = (1.5, 10.0)
-    sim_max_targets: int = 256
-    uk_stations: tuple[int, int] = (10, 400)
-    conus_box_deg: tuple[float, float] = (4.0, 12.0)
-
-
-class ValConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    uk_stations: list[int] = Field(default_factory=lambda: [20, 100, 400])
-    uk_per_n: int = 8
-    simulated_tasks: int = 48
-    seed: int = 12345
-
-
-class CalibrationConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    fit_scale: bool = Field(
-        default=True, description="fit a variance scale on the validation tasks (else 1)"
-    )
-    variance_floor_k2: float = Field(
-        default=0.0, ge=0, description="observation-noise variance added to every prediction"
-    )
-
-
-class WorldConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = "aeconvcnp"
-    architecture: dict[str, Any] = Field(default_factory=dict)
-    train: TrainConfig = Field(default_factory=lambda: TrainConfig())
-    data: DataConfig = Field(default_factory=lambda: DataConfig())
-    validation: ValConfig = Field(default_factory=lambda: ValConfig())
-    calibration: CalibrationConfig = Field(default_factory=lambda: CalibrationConfig())
+COMMAND = (
+    "equigrid train --data ../shared/data --config configs/default_model.toml "
+    "--out models/weights/default"
+)
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(cfg: WorldConfig) -> torch.nn.Module:
+def build(cfg: RunConfig) -> nn.Module:
+    """The model: anomalies on by default, the point elevation (m) as ``dim_aux=1``, fixed
+    inputs on the UK box."""
     arch = dict(cfg.architecture)
     arch.setdefault("anomalies", True)
     arch["dim_aux"] = 1
     if cfg.model.startswith(("ae", "relaxed")):
-        arch["domain"] = [list(UK_DOMAIN[0]), list(UK_DOMAIN[1])]
-    return models.build_model(cfg.model, **arch)
+        arch["domain"] = [list(r) for r in UK_DOMAIN]
+    try:
+        return models.build_model(cfg.model, **arch)
+    except (TypeError, ValueError) as e:  # unknown model name or architecture keys
+        raise ConfigError(one_line(e)) from None
 
 
-def sources(cfg: WorldConfig, data_dir: Path) -> MixtureSampler:
+def sources(cfg: RunConfig, data_dir: Path) -> MixtureSampler:
+    """The training mixture of ``[data]``: sources with a positive weight."""
     d = cfg.data
-    terrains = load_terrains(data_dir, d.terrains)
-    mix: list[tuple[float, object]] = []
+    mix: list[tuple[float, TaskSampler]] = []
     if d.simulated:
-        mix.append(
-            (
-                d.simulated,
-                SimulatedSampler(terrains, d.sim_max_targets, d.sim_stations, d.sim_box_deg),
-            )
-        )
+        terrains = load_terrains(data_dir, d.terrains)
+        sim = SimulatedSampler(terrains, d.sim_max_targets, d.sim_stations, d.sim_box_deg)
+        mix.append((d.simulated, sim))
     if d.era5_uk:
-        mix.append((d.era5_uk, GridSampler(read_era5_uk(data_dir, UK_TRAIN_DAYS), d.uk_stations)))
+        mix.append((d.era5_uk, reanalysis_sampler(era5_uk(data_dir, "train"), d.uk_stations)))
     if d.era5_conus:
-        prism = read_terrain(data_dir / SIM_FILES["conus"], "conus")
-        mix.append(
-            (
-                d.era5_conus,
-                GridSampler(
-                    read_era5_conus(data_dir, prism), d.uk_stations, box_deg=d.conus_box_deg
-                ),
-            )
-        )
+        prism = load_terrains(data_dir, ["conus"])[0]
+        conus = reanalysis_sampler(era5_conus(data_dir, prism), d.uk_stations, d.conus_box_deg)
+        mix.append((d.era5_conus, conus))
     return MixtureSampler(mix)
 
 
-def validation(cfg: WorldConfig, data_dir: Path) -> tuple[list[Task], list[Task]]:
+def validation(cfg: RunConfig, data_dir: Path) -> tuple[list[Task], list[Task]]:
+    """The fixed validation tasks of every run (:func:`.run.validation_tasks`) on the UK
+    validation days, and fixed simulated tasks (one seed later)."""
     v = cfg.validation
-    uk = uk_validation_tasks(data_dir, v.uk_stations, v.uk_per_n, v.seed)
-    sim = simulated_validation_tasks(
-        load_terrains(data_dir, cfg.data.terrains), v.simulated_tasks, v.seed + 1
-    )
+    uk = validation_tasks(cfg, era5_uk(data_dir, "val"), point_aux=True)
+    terrains = load_terrains(data_dir, cfg.data.terrains) if v.simulated_tasks else []
+    sim = simulated_validation_tasks(terrains, v.simulated_tasks, v.seed + 1) if terrains else []
     return uk, sim
 
 
 @torch.no_grad()
-def variance_scale(model: torch.nn.Module, tasks: list[Task]) -> float:
+def variance_scale(model: nn.Module, tasks: list[Task]) -> float:
     """The factor on the predictive variance that minimises the Gaussian NLL on ``tasks``:
     the mean of ``(y - mean)^2 / variance`` over every real target."""
     model.eval()
@@ -156,73 +113,53 @@ def variance_scale(model: torch.nn.Module, tasks: list[Task]) -> float:
     return total / count
 
 
-def load_config(path: Path | None, overrides: list[str]) -> WorldConfig:
-    doc: dict[str, Any] = tomllib.loads(path.read_text()) if path is not None else {}
-    for item in overrides:
-        key, _, raw = item.partition("=")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        *parents, leaf = key.split(".")
-        node = doc
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return WorldConfig.model_validate(doc)
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="the shared data folder")
-    ap.add_argument("--config", type=Path, default=None)
-    ap.add_argument("--out", type=Path, required=True, help="bundle directory to write")
-    ap.add_argument("--set", dest="overrides", action="append", default=[])
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--no-progress", action="store_true")
-    a = ap.parse_args(argv)
-    cfg = load_config(a.config, a.overrides)
-    if a.threads:
-        cfg.train.threads = a.threads
+def run_world_training(
+    data_dir: Path,
+    out: Path,
+    cfg: RunConfig,
+    *,
+    run_dir: Path | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> tuple[FitResult, dict[str, float]]:
+    """Everything ``equigrid train --data`` does; the fit and the validation NLL (K)."""
+    cfg.check_for(world=True)
     torch.manual_seed(cfg.train.seed)
     model = build(cfg)
-    sampler = sources(cfg, a.data)
-    uk_val, sim_val = validation(cfg, a.data)
-    run_dir = a.out.with_name(a.out.name + ".run")
+    sampler = sources(cfg, data_dir)
+    uk_val, sim_val = validation(cfg, data_dir)
+    run_dir = run_dir if run_dir is not None else out.with_name(out.name + ".run")
+    check_resume(run_dir, cfg, True)
     started = time.time()
     # checkpoints are chosen on the pooled list: UK validation hours and simulated tasks
-    result = fit(model, sampler, uk_val + sim_val, cfg.train, run_dir, progress=not a.no_progress)
-    uk_nll = evaluate_nll(model, uk_val)
-    sim_nll = evaluate_nll(model, sim_val)
+    result = fit(
+        model, sampler, uk_val + sim_val, cfg.train, run_dir, device=device, progress=progress
+    )
+    model.cpu()
+    nll = {"era5_uk_days_22_24": evaluate_nll(model, uk_val)}
+    if sim_val:
+        nll["simulated"] = evaluate_nll(model, sim_val)
     # one scalar fitted on the validation tasks (UK days 22-24 and simulated), see results.md
     scale = variance_scale(model, uk_val + sim_val) if cfg.calibration.fit_scale else 1.0
-    files = sorted(
-        {
-            "era5_t2m_uk_2019-03_hourly.nc",
-            "orog_uk_era5grid_0p25.nc",
-            "era5_conus_1995-07-14T12.nc",
-            *(SIM_FILES[t] for t in cfg.data.terrains),
-        }
-    )
+    files = [ERA5_UK, UK_OROGRAPHY, ERA5_CONUS, *(TERRAIN_FILES[t] for t in cfg.data.terrains)]
     extra = {
         "inputs": {
             "values": "K; the model sees anomalies of the task (exact shift equivariance)",
             "elevation": "m; relative to the stations' mean elevation",
         },
         "training": {
-            "command": "python -m pipelines.train.world --data ../shared/data "
-            "--config configs/default_model.toml --out models/weights/default",
-            "data": [{"file": f, "sha256": _sha(a.data / f)} for f in files],
-            "uk_train_days": list(UK_TRAIN_DAYS),
-            "uk_validation_days": list(UK_VAL_DAYS),
-            "config": cfg.model_dump(mode="json"),
+            "command": COMMAND,
+            "data": [{"file": f, "sha256": _sha(data_dir / f)} for f in sorted(set(files))],
+            "uk_train_days": list(DEFAULT_SPLIT_DAYS[0]),
+            "uk_validation_days": list(DEFAULT_SPLIT_DAYS[1]),
+            "config": cfg.model_dump(mode="json", exclude={"sampler"}),
             "steps": result.steps,
             "best_step": result.best_step,
             "train_seconds": round(result.train_seconds, 1),
             "wall_seconds_last_run": round(time.time() - started, 1),
-            "machine": f"CPU ({platform.machine()}), {torch.get_num_threads()} torch threads",
+            "machine": f"{device} ({platform.machine()}), {torch.get_num_threads()} torch threads",
         },
-        "metrics": {"val_nll_per_target_k": {"era5_uk_days_22_24": uk_nll, "simulated": sim_nll}},
+        "metrics": {"val_nll_per_target_k": nll},
         "calibration": {
             "variance_scale": round(scale, 4),
             "variance_floor_k2": cfg.calibration.variance_floor_k2,
@@ -230,18 +167,18 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
     save_bundle(
-        model.cpu(),
-        a.out,
+        model,
+        out,
         normalisation={"t2m": {"mean": 0.0, "std": 1.0}, "elevation": {"mean": 0.0, "std": 1.0}},
         point_aux=["elevation"],
-        domain=[list(UK_DOMAIN[0]), list(UK_DOMAIN[1])],
+        domain=[list(r) for r in UK_DOMAIN],
         extra=extra,
     )
-    print(
-        f"wrote {a.out}: {result.steps} steps, val NLL (K) UK {uk_nll:.3f}, "
-        f"simulated {sim_nll:.3f}" + ("" if math.isfinite(uk_nll) else " (non-finite!)")
-    )
+    return result, nll
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the command before issue 8's one CLI, recorded in older bundles
+    import sys
+
+    print(f"pipelines.train.world is no command any more; run: {COMMAND}", file=sys.stderr)
+    raise SystemExit(2)
