@@ -27,7 +27,7 @@ import xarray as xr
 import zarr
 from numpy.typing import NDArray
 
-from inference.cf import CONVENTIONS, coordinate_attrs, variable_attrs
+from inference.cf import CONVENTIONS, coordinate_attrs, netcdf_ready, variable_attrs
 from inference.files import atomic_path
 from inference.targets import TargetGrid
 from inference.units import TemperatureUnit, from_kelvin
@@ -108,7 +108,11 @@ def template(
                 from_kelvin(obs.value_k, units),
                 obs_attrs | {"units": units.value, "standard_name": "air_temperature"},
             ),
-            "obs_elevation": (("obs",), obs.elevation_m, {"units": "m"}),
+            "obs_elevation": (
+                ("obs",),
+                obs.elevation_m,
+                obs_attrs | {"units": "m", "standard_name": "surface_altitude"},
+            ),
             "obs_station_id": (("obs",), obs.station_id.astype(object), obs_attrs),
             "obs_step": (("obs",), obs.step.astype(np.int32), {"long_name": "index into time"}),
         },
@@ -133,15 +137,14 @@ def finish(data: Path, out: Path, fmt: OutputFormat, attrs: Mapping[str, Any]) -
         zarr.consolidate_metadata(str(data))
         publish_zarr(data, out)
         return
-    with xr.open_zarr(data) as ds:
-        ds.attrs.update(attrs)
-        encoding: dict[str, Any] = {
-            name: {"zlib": True, "complevel": 4, "chunksizes": (1, *ds[name].shape[1:])}
-            for name in ("tas", "tas_variance")
+    with xr.open_zarr(data) as stored:
+        extra: dict[str, dict[str, Any]] = {
+            name: {"chunksizes": (1, *stored[name].shape[1:])} for name in ("tas", "tas_variance")
         }
-        encoding["obs_station_id"] = {"dtype": str}
-        if "time" in ds.coords:
-            encoding["time"] = TIME_ENCODING | {"dtype": "int64"}
+        extra["obs_station_id"] = {"dtype": str}
+        if "time" in stored.coords:
+            extra["time"] = TIME_ENCODING | {"dtype": "int64"}
+        ds, encoding = netcdf_ready(stored.assign_attrs(dict(attrs)), extra)
         with atomic_path(out) as tmp, dask.config.set(scheduler="synchronous"):
             ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
 

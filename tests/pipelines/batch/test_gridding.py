@@ -14,6 +14,7 @@ from inference.reach import reach_deg
 from pipelines.batch.demo import demo_stations
 from pipelines.batch.output import read_output
 from pipelines.batch.plan import BBOX_MARGIN_DEG
+from tests.conftest import cf_compliance
 
 from .conftest import grid, sao_hours
 
@@ -86,7 +87,7 @@ def test_zarr_output_holds_the_same_as_netcdf(tmp_path, shared_data, small_bundl
     assert stat.S_IMODE((tmp_path / "g.zarr" / "tas" / ".zarray").stat().st_mode) == 0o644
 
 
-def test_steps_without_stations_are_missing(tmp_path, small_bundle, scheduler) -> None:
+def test_steps_without_stations_are_missing_in_a_cf_file(tmp_path, small_bundle, scheduler) -> None:
     rows = [
         {"time": t, "lat": la, "lon": lo, "value": v}
         for t in ("2019-03-27T00:00", "2019-03-27T03:00")
@@ -103,6 +104,7 @@ def test_steps_without_stations_are_missing(tmp_path, small_bundle, scheduler) -
     missing = np.isnan(ds.tas.values).all(axis=(1, 2))
     assert list(missing) == [True, False, True, True, False, True]
     assert "4 of 6 time steps have no stations" in res.stderr and "4 of 6" in ds.warnings
+    cf_compliance(tmp_path / "g.nc")  # one encoding with the service's netCDF (CF-1.10)
 
 
 def test_no_bbox_grids_the_stations_box_plus_a_margin(tmp_path, shared_data, small_bundle,
