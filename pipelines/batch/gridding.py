@@ -4,10 +4,11 @@
 ``resume``, :mod:`.store`), the output's template written (:mod:`.output`), every time chunk
 not yet complete computed on a dask.distributed cluster (:mod:`.cluster`, :mod:`.worker`),
 progress shown (:mod:`.progress`), and the output written from the store, appearing (mode
-0644) only when every chunk is done. The job's identity (hashes of the observations, grid,
-time axis, cell elevations; the model's sha256; the settings that change floats) is kept
-with the partial store, so a resumed job is the same job and its result equals an
-uninterrupted run's.
+0644) only when every chunk is done, together with the list of skipped rows beside it
+(kept in the partial directory until then: a failed run never replaces the previous run's).
+The job's identity (hashes of the observations, grid, time axis, cell elevations; the
+model's sha256; the settings that change floats) is kept with the partial store, so a
+resumed job is the same job and its result equals an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from inference.bundle import Bundle
@@ -32,7 +34,7 @@ from .cluster import dispatch
 from .output import OutputFormat, create_store, finish, template
 from .plan import TimeAxis, chunk_spans
 from .progress import Progress
-from .screening import Observations, Screening
+from .screening import Observations, Screening, skipped_path, write_skipped
 from .store import completed, open_partial, remove, reports
 from .worker import Chunk, ChunkResult, WorkerJob
 
@@ -55,6 +57,7 @@ class Job:
     threads: int = 1
     target_elevation: NDArray[np.float32] | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    skipped: pd.DataFrame | None = None  # the skipped rows, published beside the output
 
     def identity(self) -> dict[str, str]:
         """What makes two runs the same job (compared on ``--resume``)."""
@@ -111,6 +114,7 @@ def run_job(
         job.out, {"identity": job.identity(), "command": job.attrs.get("command", "")}, resume
     )
     try:
+        side = write_skipped(partial.root / "skipped.csv", _skipped(job))
         if not partial.done:  # a fresh job, or one killed before any chunk completed
             in_domain = _in_domain(job)
             create_store(
@@ -135,7 +139,7 @@ def run_job(
         if partial.job.get("command") != job.attrs.get("command"):  # resumed: say so
             attrs["command"] = partial.job.get("command", "")
             attrs["resumed_by"] = job.attrs.get("command", "")
-        finish(partial.data, job.out, job.fmt, attrs)
+        finish(partial.data, job.out, job.fmt, attrs, (side, skipped_path(job.out)))
         remove(partial)
     except BaseException:
         if not completed(partial.done_dir):  # nothing computed: nothing to resume
@@ -154,6 +158,10 @@ def run_job(
         loads_per_worker=max((r.loads for r in results), default=0),
         workers=len({r.worker for r in results}),
     )
+
+
+def _skipped(job: Job) -> pd.DataFrame:
+    return job.skipped if job.skipped is not None else pd.DataFrame({"where": [], "reason": []})
 
 
 def _in_domain(job: Job) -> NDArray[np.bool_]:

@@ -15,6 +15,7 @@ from it one chunk at a time (memory stays flat), each appearing only when comple
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -28,7 +29,7 @@ import zarr
 from numpy.typing import NDArray
 
 from inference.cf import CONVENTIONS, coordinate_attrs, netcdf_ready, variable_attrs
-from inference.files import atomic_path
+from inference.files import atomic_paths
 from inference.targets import TargetGrid
 from inference.units import TemperatureUnit, from_kelvin
 
@@ -129,13 +130,24 @@ def create_store(path: Path, ds: xr.Dataset) -> None:
     ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=True)
 
 
-def finish(data: Path, out: Path, fmt: OutputFormat, attrs: Mapping[str, Any]) -> None:
-    """Add ``attrs`` and write the output from the completed store (module docstring)."""
+def finish(
+    data: Path,
+    out: Path,
+    fmt: OutputFormat,
+    attrs: Mapping[str, Any],
+    side: tuple[Path, Path] | None = None,
+) -> None:
+    """Add ``attrs`` and write the output from the completed store (module docstring);
+    ``side`` (a file, its destination beside the output) is published with it: both are
+    complete before either replaces an older one."""
+    sides = [side[1]] if side else []
     if fmt is OutputFormat.zarr:
         group = zarr.open_group(str(data), mode="r+")
         group.attrs.update(dict(attrs))
         zarr.consolidate_metadata(str(data))
-        publish_zarr(data, out)
+        with atomic_paths(*sides) as tmps:
+            _copy_side(side, tmps)
+            publish_zarr(data, out)
         return
     with xr.open_zarr(data) as stored:
         extra: dict[str, dict[str, Any]] = {
@@ -145,8 +157,14 @@ def finish(data: Path, out: Path, fmt: OutputFormat, attrs: Mapping[str, Any]) -
         if "time" in stored.coords:
             extra["time"] = TIME_ENCODING | {"dtype": "int64"}
         ds, encoding = netcdf_ready(stored.assign_attrs(dict(attrs)), extra)
-        with atomic_path(out) as tmp, dask.config.set(scheduler="synchronous"):
-            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        with atomic_paths(out, *sides) as tmps, dask.config.set(scheduler="synchronous"):
+            ds.to_netcdf(tmps[0], engine="netcdf4", format="NETCDF4", encoding=encoding)
+            _copy_side(side, tmps[1:])
+
+
+def _copy_side(side: tuple[Path, Path] | None, tmps: list[Path]) -> None:
+    if side is not None:
+        shutil.copyfile(side[0], tmps[0])
 
 
 def read_output(path: Path) -> xr.Dataset:

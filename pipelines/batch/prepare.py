@@ -1,8 +1,9 @@
 """From a station table and the command's options to a :class:`~.gridding.Job`, before any work.
 
 :func:`prepare_job` chooses the grid (``--bbox``, or the stations' box plus a margin, said
-in the messages), screens every row (:mod:`.screening`) and writes the skipped rows beside
-the output, refuses the job under ``--strict`` if any row is bad (nothing else is written),
+in the messages), screens every row (:mod:`.screening`; the list of skipped rows goes with
+the job, to be published with the output), refuses the job under ``--strict`` if any row is
+bad (writing only that list, as ``OUT.rejected.csv``),
 warns where no station is near the grid or steps have no stations, resamples a DEM to the
 grid's cells (or says that cell elevations were not given), and gathers the output's
 provenance attributes. The messages are for stderr; warnings also go into the output.
@@ -29,7 +30,16 @@ from pipelines.data.station_table import StationTable
 from .gridding import Job
 from .output import OutputFormat
 from .plan import NEAR_DEG, station_box, time_axis
-from .screening import BAD, REASONS, Screening, screen, skipped_path, write_skipped
+from .screening import (
+    BAD,
+    REASONS,
+    Screening,
+    rejected_path,
+    screen,
+    skipped_path,
+    skipped_rows,
+    write_skipped,
+)
 
 
 @dataclass(frozen=True)
@@ -85,12 +95,13 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
     )
     margin = reach_deg(bundle) or NEAR_DEG
     screening = screen(table, axis, box, margin)
-    side = write_skipped(skipped_path(o.out), table, screening)
-    messages.append(f"{screening.summary()}; skipped rows are listed in {side}")
-    if o.strict and screening.bad:
-        raise StationError(_strict_message(table, screening, side))
-    if screening.bad == screening.rows:
-        raise StationError(f"no usable row in {table.source}: every row is bad; see {side}")
+    skipped, side = skipped_rows(table, screening), skipped_path(o.out)
+    messages.append(f"{screening.summary()}; skipped rows will be listed in {side}")
+    if (o.strict and screening.bad) or screening.bad == screening.rows:
+        rejected = write_skipped(rejected_path(o.out), skipped)  # the output's side file stays
+        if o.strict and screening.bad:
+            raise StationError(_strict_message(table, screening, rejected))
+        raise StationError(f"no usable row in {table.source}: every row is bad; see {rejected}")
     obs = screening.observations
     if len(obs) == 0:
         warnings.append(
@@ -130,6 +141,7 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
         batch_steps=o.batch_steps,
         target_elevation=target_elevation,
         attrs=attrs,
+        skipped=skipped,
     )
     return Prepared(job, screening, messages, warnings)
 

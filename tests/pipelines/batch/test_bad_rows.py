@@ -3,6 +3,7 @@ options and unusable files fail with one line and leave an existing output untou
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -81,11 +82,37 @@ def test_strict_fails_on_any_bad_row_before_any_work(tmp_path, small_bundle, sch
     assert res.stderr.startswith("equigrid grid: --strict: 8 bad rows (unparseable_time 1,")
     assert f"the first is {tmp_path / 'obs.csv'} line 4 (latitude_range)" in res.stderr
     assert out.read_bytes() == b"previous result" and not (tmp_path / "g.nc.partial").exists()
-    assert len(pd.read_csv(tmp_path / "g.nc.skipped.csv")) == 10  # the list is there to mend
+    assert len(pd.read_csv(tmp_path / "g.nc.rejected.csv")) == 10  # the list is there to mend
+    assert "g.nc.rejected.csv" in res.stderr and not (tmp_path / "g.nc.skipped.csv").exists()
     good = tmp_path / "good.csv"
     good.write_text("\n".join([HEADER, LINES[0], LINES[13]]) + "\n")  # lines 2 and 15
     res = grid(good, "--out", out, *ARGS, "--strict", model=small_bundle, scheduler=scheduler)
     assert res.exit_code == 0, res.output
+
+
+def test_a_failed_run_keeps_the_previous_output_and_its_side_file(
+    tmp_path, small_bundle, scheduler
+) -> None:
+    """The side file is published with the output: a run that fails, before or during its
+    work, replaces neither (it used to overwrite the side file before any work)."""
+    out, side = tmp_path / "g.nc", tmp_path / "g.nc.skipped.csv"
+    res = grid(write(tmp_path / "obs.csv"), "--out", out, *ARGS, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    before = (out.read_bytes(), side.read_bytes())
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join([HEADER, LINES[0], LINES[2]]) + "\n")  # one skipped row
+    strict = grid(good, "--out", out, *ARGS, "--strict", model=small_bundle, scheduler=scheduler)
+    assert strict.exit_code == 2 and (out.read_bytes(), side.read_bytes()) == before
+    (tmp_path / "g.nc.partial").mkdir()  # an interrupted run's work: this run must stop
+    busy = grid(good, "--out", out, *ARGS, model=small_bundle, scheduler=scheduler)
+    assert busy.exit_code == 2 and "--resume" in busy.stderr
+    assert (out.read_bytes(), side.read_bytes()) == before
+    shutil.rmtree(tmp_path / "g.nc.partial")
+    again = grid(good, "--out", out, *ARGS, model=small_bundle, scheduler=scheduler)
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(side)["where"].tolist() == ["line 3"]  # the new run's list, with it
+    assert xr.open_dataset(out).rows_skipped == 1
 
 
 @pytest.mark.parametrize(
