@@ -29,6 +29,7 @@ import zarr
 from numpy.typing import NDArray
 
 from inference.cf import CONVENTIONS, coordinate_attrs, netcdf_ready, variable_attrs
+from inference.errors import DataError, one_line
 from inference.files import atomic_paths
 from inference.targets import TargetGrid
 from inference.units import TemperatureUnit, from_kelvin
@@ -168,7 +169,10 @@ def _copy_side(side: tuple[Path, Path] | None, tmps: list[Path]) -> None:
 
 
 def read_output(path: Path) -> xr.Dataset:
-    """An output (netCDF or Zarr) opened lazily."""
-    if path.is_dir():
-        return xr.open_zarr(path)
-    return xr.open_dataset(path)
+    """An output (netCDF or Zarr) opened lazily; :class:`DataError` if it cannot be read."""
+    try:
+        if path.is_dir():
+            return xr.open_zarr(path)
+        return xr.open_dataset(path)
+    except (OSError, ValueError, KeyError, TypeError, zarr.errors.BaseZarrError) as e:
+        raise DataError(f"{path}: cannot read as netCDF or Zarr ({one_line(e)})") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,11 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from inference.errors import EquigridError
+from inference.errors import DataError, EquigridError
+
+# what every batch output holds (pipelines.batch.output); anything else is not one
+OUTPUT_VARIABLES = ("tas", "tas_variance", "n_stations", "in_domain", "obs_lat", "obs_lon",
+                    "obs_tas", "obs_station_id", "obs_step")  # fmt: skip
 
 
 class MapVariable(StrEnum):
@@ -65,6 +70,28 @@ class StationSeries:
     gridded: NDArray[np.float64]
     gridded_std: NDArray[np.float64]
     units: str
+
+
+def check_output(ds: xr.Dataset, source: object) -> xr.Dataset:
+    """``ds`` if it is a batch output (``equigrid grid``'s variables and dims), else a
+    :class:`DataError` naming what is missing."""
+    missing = [v for v in OUTPUT_VARIABLES if v not in ds.variables]
+    dims_ok = not missing and ds["tas"].dims == ("time", "lat", "lon")
+    if missing or not dims_ok:
+        what = f"no {', '.join(missing)}" if missing else "tas is not (time, lat, lon)"
+        raise DataError(f"{source} is not an equigrid grid output ({what})")
+    return ds
+
+
+def default_plot_path(output: Path, time: str | None, station: str | None, var: str) -> Path:
+    """The PNG beside ``output`` when ``--out`` is not given: ``grid.nc`` ->
+    ``grid.tas.20190327T0300.png`` (or ``grid.station-MAN.png``)."""
+    if station is not None:
+        what = "station-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in station)
+    else:
+        when = "" if time is None else "." + "".join(c for c in time if c.isalnum())
+        what = f"{var}{when}"
+    return output.with_name(f"{output.stem}.{what}.png")
 
 
 def _title(ds: xr.Dataset) -> str:
