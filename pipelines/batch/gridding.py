@@ -204,6 +204,9 @@ def _final_attrs(done_dir: Path) -> dict[str, str]:
     notes = sorted({n for r in done for n in r["notes"]})
     out = {"date_created": datetime.now(UTC).isoformat(timespec="seconds")}
     out["elevation_source"] = ", ".join(sources) or "none (no step had stations)"
+    devices = sorted({r.get("device", "") for r in done} - {""})
+    if devices:
+        out["devices_used"] = ", ".join(devices)
     if notes:
         out["model_notes"] = "; ".join(notes)
     return out

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from inference.bundle import load_bundle
+from inference.bundle import load_bundle, resolve_device
 from inference.errors import BundleError
 from inference.predictor import BundlePredictor, Prediction, Query
 from inference.units import TemperatureUnit, from_kelvin
@@ -82,10 +82,12 @@ class ChunkResult:
     loads: int
     elevation_source: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    device: str = ""
 
 
 def predictor_for(path: str, sha256: str, device: str, threads: int) -> tuple[BundlePredictor, int]:
     """This process's predictor for the bundle (loaded on first use) and its load count."""
+    device = resolve_device(device)  # "auto": this worker's GPU if it has one
     key = (path, sha256, device)
     with _CACHE_LOCK:
         # every chunk, not only at the first load: the thread count decides the floats, and
@@ -134,6 +136,7 @@ def grid_chunk(job: WorkerJob, chunk: Chunk) -> ChunkResult:
         loads,
         sorted(sources),
         sorted(notes),
+        str(predictor.bundle.device),
     )
     mark_done(job.done_dir, chunk.index, result.__dict__)
     return result

@@ -42,7 +42,9 @@ EXPECTED = {
     "line 14": "far_from_grid",
     "line 16": "implausible_elevation",
 }
-ARGS = ["--units", "degC", "--bbox", "-6,50,1,57", "--resolution", 0.5, "--end", "2019-03-27T07:00"]
+VK = ("--value-units", "K")  # the values of the one-row files below
+ARGS = ["--value-units", "degC", "--bbox", "-6,50,1,57", "--resolution", 0.5]
+ARGS += ["--end", "2019-03-27T07:00"]
 
 
 def write(path: Path) -> Path:
@@ -120,20 +122,56 @@ def test_a_failed_run_keeps_the_previous_output_and_its_side_file(
     [
         ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "F"], "--units"),
         ([{"lat": 51, "lon": 0, "value": 280}], [], "cannot tell the units"),
-        ([{"lat": 51, "lon": 0}], ["--units", "K"], "no value column"),
-        ([{"lat": 95, "lon": 0, "value": 280}], ["--units", "K"], "no station with valid coord"),
-        ([{"lat": 95, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "-1,50,1,52"], "bad"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "degC"], "every row is bad"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "1,50,0,55"], "west"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--resolution", "0"], "positive"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "a,b"], "four numbers"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--start", "2019"], "time column"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--columns", "lat"], "--columns"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--batch-steps", "0"], "at least"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--workers", "0"], "at least"),
+        ([{"lat": 51, "lon": 0}], [*VK], "no value column"),
+        (
+            [{"lat": 95, "lon": 0, "value": 280}],
+            [*VK],
+            "no station with valid coord",
+        ),
+        (
+            [{"lat": 95, "lon": 0, "value": 280}],
+            [*VK, "--bbox", "-1,50,1,52"],
+            "bad",
+        ),
+        ([{"lat": 51, "lon": 0, "value": 280}], ["--value-units", "degC"], "every row is bad"),
         (
             [{"lat": 51, "lon": 0, "value": 280}],
-            ["--units", "K", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
+            [*VK, "--bbox", "1,50,0,55"],
+            "west",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--resolution", "0"],
+            "positive",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--bbox", "a,b"],
+            "four numbers",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--start", "2019"],
+            "time column",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--columns", "lat"],
+            "--columns",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--batch-steps", "0"],
+            "at least",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--workers", "0"],
+            "at least",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
             "--scheduler's cluster has its own",
         ),
     ],

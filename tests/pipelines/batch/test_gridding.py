@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
 
 from inference.bundle import load_bundle
@@ -94,7 +95,7 @@ def test_steps_without_stations_are_missing_in_a_cf_file(tmp_path, small_bundle,
         for la, lo, v in ((51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0))
     ]
     pd.DataFrame(rows).to_csv(tmp_path / "obs.csv", index=False)
-    res = grid(tmp_path / "obs.csv", "--out", tmp_path / "g.nc", "--units", "degC",
+    res = grid(tmp_path / "obs.csv", "--out", tmp_path / "g.nc", "--value-units", "degC",
                "--bbox", "-5,50,1,56", "--resolution", 0.5, "--start", "2019-03-26T23:00",
                "--end", "2019-03-27T04:00", "--freq", "1h", model=small_bundle,
                scheduler=scheduler)  # fmt: skip
@@ -182,9 +183,25 @@ def test_progress_bar_on_a_terminal() -> None:
 
     term = Terminal()
     p = Progress(total=10, done=4, chunks=3, stream=term)
+    assert "(starting)" in term.getvalue() and "step/s" not in term.getvalue()
     p.update(3)
+    p.update(2)
     p.close()
-    assert "7/10" in term.getvalue() and "step/s" in term.getvalue()
+    assert "9/10" in term.getvalue() and "step/s" in term.getvalue()
+
+
+def test_no_eta_before_the_first_chunk_is_done() -> None:
+    """The first chunk's time holds the cluster's start and the model's loads: no ETA from
+    it (it gave wild first estimates); the rate counts from the first chunk's end."""
+    import io
+
+    from pipelines.batch.progress import Progress
+
+    p = Progress(total=30, chunks=3, stream=io.StringIO())
+    p.update(10)
+    assert p.line().endswith("10/30 steps, ? steps/s, ETA ?")
+    p.update(10)
+    assert p.steady_rate() is not None and " steps/s, ETA 00:00:" in p.line()
 
 
 def test_readme_main_job_writes_outside_the_tracked_tree() -> None:
@@ -195,3 +212,50 @@ def test_readme_main_job_writes_outside_the_tracked_tree() -> None:
     command = next(x for x in readme.splitlines() if "equigrid grid --demo" in x)
     out = Path(command.split("--out")[1].split()[0])
     assert len(out.parts) > 1 and f"/{out.parts[0]}/" in (REPO / ".gitignore").read_text()
+
+
+def test_value_units_come_from_the_data_and_units_set_the_output(tmp_path, small_bundle,
+                                                                 scheduler) -> None:  # fmt: skip
+    """The values' units: the column's name, else --value-units (never overriding the file);
+    --units: the output's units (default: the values'). The same field either way."""
+    rows = [(51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0)]
+    frame = pd.DataFrame([{"time": "2019-03-27T06:00", "lat": la, "lon": lo, "value": v}
+                          for la, lo, v in rows])  # fmt: skip
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    frame.assign(value=frame.value + 273.15).rename(columns={"value": "temperature_k"}).to_csv(
+        tmp_path / "kelvin.csv", index=False
+    )
+    box = ["--bbox", "-5,50,1,56", "--resolution", 1]
+    runs = {
+        "a.nc": [tmp_path / "plain.csv", "--value-units", "degC"],  # output in degC
+        "b.nc": [tmp_path / "plain.csv", "--value-units", "degC", "--units", "K"],
+        "c.nc": [tmp_path / "kelvin.csv"],  # the column's name says K: output in K
+        "d.nc": [tmp_path / "kelvin.csv", "--units", "degC"],
+    }
+    out = {}
+    for name, args in runs.items():
+        res = grid(*args, *box, "--out", tmp_path / name, model=small_bundle, scheduler=scheduler)
+        assert res.exit_code == 0, res.output
+        out[name] = xr.open_dataset(tmp_path / name)
+    assert [out[n].tas.units for n in runs] == ["degC", "K", "K", "degC"]
+    assert [out[n].stations_units for n in runs] == ["degC", "degC", "K", "K"]
+    np.testing.assert_allclose(out["a.nc"].tas + 273.15, out["b.nc"].tas, atol=1e-3)
+    np.testing.assert_allclose(out["b.nc"].tas, out["c.nc"].tas, atol=1e-3)
+    np.testing.assert_allclose(out["a.nc"].tas, out["d.nc"].tas, atol=1e-3)
+    clash = grid(tmp_path / "kelvin.csv", "--value-units", "degC", *box, "--out",
+                 tmp_path / "e.nc", model=small_bundle)  # fmt: skip
+    assert clash.exit_code == 2 and "gives its values in K, --value-units says degC" in clash.stderr
+
+
+def test_default_out_beside_the_stations_and_device_auto(tmp_path, small_bundle, scheduler):
+    csv = tmp_path / "obs.csv"
+    pd.DataFrame([{"time": "2019-03-27T06:00", "lat": 52.0, "lon": -1.0, "value": 8.0}]).to_csv(
+        csv, index=False
+    )
+    args = [csv, "--value-units", "degC", "--bbox", "-3,51,1,53", "--resolution", 1]
+    res = grid(*args, "--device", "auto", model=small_bundle, scheduler=scheduler)
+    out = tmp_path / "obs.grid.nc"
+    assert res.exit_code == 0 and res.stdout.strip().endswith(f"wrote {out}"), res.output
+    assert xr.open_dataset(out).devices_used == ("cuda" if torch.cuda.is_available() else "cpu")
+    again = grid(*args, model=small_bundle, scheduler=scheduler)
+    assert again.stdout.strip().endswith(f"wrote {out} (replaced the output that was there)")

@@ -32,7 +32,7 @@ def output(tmp_path_factory, small_bundle, scheduler):
         if not (sid == "EDI" and k == 1)  # EDI misses 01:00
     ]
     pd.DataFrame(rows).to_csv(d / "obs.csv", index=False)
-    res = grid(d / "obs.csv", "--out", d / "g.nc", "--units", "degC", "--bbox", "-5,50,1,57",
+    res = grid(d / "obs.csv", "--out", d / "g.nc", "--value-units", "degC", "--bbox", "-5,50,1,57",
                "--resolution", 0.5, "--freq", "1h", model=small_bundle,
                scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
