@@ -259,3 +259,54 @@ def test_default_out_beside_the_stations_and_device_auto(tmp_path, small_bundle,
     assert xr.open_dataset(out).devices_used == ("cuda" if torch.cuda.is_available() else "cpu")
     again = grid(*args, model=small_bundle, scheduler=scheduler)
     assert again.stdout.strip().endswith(f"wrote {out} (replaced the output that was there)")
+
+
+def _tile(path: Path, lat0: float, lat1: float, lon0: float, lon1: float) -> Path:
+    lat, lon = np.arange(lat0, lat1 + 1e-9, 0.25), np.arange(lon0, lon1 + 1e-9, 0.25)
+    h = 100.0 + 50.0 * lat[:, None] + 0.0 * lon[None, :]
+    xr.Dataset(
+        {"orog": (("lat", "lon"), h.astype(np.float32), {"units": "m"})},
+        coords={"lat": lat, "lon": lon},
+    ).to_netcdf(path)
+    return path
+
+
+def test_dem_folder_of_tiles_with_partial_cover(tmp_path, small_bundle, scheduler) -> None:
+    """--dem takes a folder of tiles (the service's reader, inference.dems); cells outside
+    every tile get no elevation, and the output says how many had one."""
+    tiles = tmp_path / "dem"
+    tiles.mkdir()
+    _tile(tiles / "west.nc", 50.0, 53.0, -5.0, -2.0)
+    _tile(tiles / "east.nc", 50.0, 53.0, -2.0, 0.0)  # nothing north of 53 N
+    rows = [{"time": "2019-03-27T06:00", "lat": la, "lon": lo, "value": v}
+            for la, lo, v in ((51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0))]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "obs.csv", index=False)
+    args = [
+        tmp_path / "obs.csv",
+        "--value-units",
+        "degC",
+        "--bbox",
+        "-5,50,0,56",
+        "--resolution",
+        1,
+    ]
+    res = grid(*args, "--out", tmp_path / "g.nc", "--dem", tiles, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ds = xr.open_dataset(tmp_path / "g.nc")
+    covered = int((ds.lat <= 53).sum()) * ds.sizes["lon"]  # 4 of 7 rows of cells
+    said = f"for {covered} of {ds.sizes['lat'] * ds.sizes['lon']} targets"
+    assert (
+        ds.cell_elevations.startswith("cell elevations from the DEM (")
+        and said in ds.cell_elevations
+    )
+    assert said in res.stderr
+    plain = grid(*args, "--out", tmp_path / "p.nc", model=small_bundle, scheduler=scheduler)
+    assert plain.exit_code == 0, plain.output
+    assert not np.allclose(xr.open_dataset(tmp_path / "p.nc").tas.values, ds.tas.values)
+    none = tmp_path / "far"
+    none.mkdir()
+    _tile(none / "alps.nc", 45.0, 47.0, 9.0, 11.0)
+    res = grid(*args, "--out", tmp_path / "f.nc", "--dem", none, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0 and "no DEM covers the targets" in res.stderr, res.output
