@@ -14,6 +14,7 @@ resumed job is the same job and its result equals an uninterrupted run's.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -135,11 +136,12 @@ def run_job(
                 dispatch(client, _worker_job(job, partial.data, partial.done_dir),
                          _chunks(obs, spans, todo), done)  # fmt: skip
         progress.close()
-        attrs = {**job.attrs, **_final_attrs(partial.done_dir)}
+        final, step_notes = _final_attrs(partial.done_dir, len(job.axis))
+        attrs = {**job.attrs, **final}
         if partial.job.get("command") != job.attrs.get("command"):  # resumed: say so
             attrs["command"] = partial.job.get("command", "")
             attrs["resumed_by"] = job.attrs.get("command", "")
-        finish(partial.data, job.out, job.fmt, attrs, (side, skipped_path(job.out)))
+        finish(partial.data, job.out, job.fmt, attrs, (side, skipped_path(job.out)), step_notes)
         remove(partial)
     except BaseException:
         if not completed(partial.done_dir):  # nothing computed: nothing to resume
@@ -197,16 +199,30 @@ def _chunks(obs: Observations, spans: list[tuple[int, int]], todo: list[int]) ->
         )
 
 
-def _final_attrs(done_dir: Path) -> dict[str, str]:
-    """What only the completed chunks know: where elevations came from, the model's notes."""
+MAX_NOTES = 12  # distinct notes listed in the global attributes (each step has its own)
+
+
+def _final_attrs(done_dir: Path, n_steps: int) -> tuple[dict[str, str], NDArray[np.str_]]:
+    """What only the completed chunks know: where elevations came from, the notes of every
+    step (``step_notes``, as the service's ``notes``) and, overall, how many steps had each."""
     done = reports(done_dir)
     sources = sorted({s for r in done for s in r["elevation_source"]})
-    notes = sorted({n for r in done for n in r["notes"]})
     out = {"date_created": datetime.now(UTC).isoformat(timespec="seconds")}
     out["elevation_source"] = ", ".join(sources) or "none (no step had stations)"
     devices = sorted({r.get("device", "") for r in done} - {""})
     if devices:
         out["devices_used"] = ", ".join(devices)
-    if notes:
-        out["model_notes"] = "; ".join(notes)
-    return out
+    per_step = np.full(n_steps, "", dtype=object)
+    for r in done:
+        for step, notes in r.get("step_notes", {}).items():
+            per_step[int(step)] = "; ".join(notes)
+    counts = Counter(n for r in done for ns in r.get("step_notes", {}).values() for n in ns)
+    gridded = sum(len(r.get("step_notes", {})) for r in done)
+    if counts:
+        listed = [
+            n if k == gridded else f"{n} [{k} of {gridded} steps]"
+            for n, k in counts.most_common(MAX_NOTES)
+        ]
+        more = len(counts) - len(listed)
+        out["model_notes"] = "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
+    return out, per_step.astype(str)

@@ -2,7 +2,9 @@
 
 Variables: ``tas(time, lat, lon)`` (``ancillary_variables = "tas_variance"``),
 ``tas_variance``, ``n_stations(time)`` (stations used per step; 0: the step is missing),
-``in_domain(lat, lon)``, and the observations the model saw (``obs_*`` on an ``obs``
+``in_domain(lat, lon)``, ``step_notes(time)`` (the notes the service would give with the
+step: stations far from cells, cells outside the trained domain, elevations not used), and
+the observations the model saw (``obs_*`` on an ``obs``
 dimension: position, value in the output's units, station id and step), so that a map or a
 station's series can be drawn from the output alone (``equigrid plot``). Provenance and the
 account of every input row are global attributes.
@@ -40,6 +42,7 @@ from .store import publish_zarr
 
 TIME_ENCODING = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "standard"}
 MAX_SPATIAL_CHUNK = 512
+STEP_NOTES_ATTRS = {"long_name": "what a user must know about the step's field ('; '-separated)"}
 
 
 class OutputFormat(StrEnum):
@@ -137,11 +140,16 @@ def finish(
     fmt: OutputFormat,
     attrs: Mapping[str, Any],
     side: tuple[Path, Path] | None = None,
+    step_notes: NDArray[np.str_] | None = None,
 ) -> None:
-    """Add ``attrs`` and write the output from the completed store (module docstring);
-    ``side`` (a file, its destination beside the output) is published with it: both are
-    complete before either replaces an older one."""
+    """Add ``attrs`` (and ``step_notes``, one string per step) and write the output from the
+    completed store (module docstring); ``side`` (a file, its destination beside the output)
+    is published with it: both are complete before either replaces an older one."""
     sides = [side[1]] if side else []
+    if step_notes is not None:
+        kept = dict(zarr.open_group(str(data), mode="r").attrs)  # appending writes attrs
+        notes = xr.Dataset({"step_notes": (("time",), step_notes, STEP_NOTES_ATTRS)}, attrs=kept)
+        notes.to_zarr(data, mode="a", zarr_format=2, consolidated=True)
     if fmt is OutputFormat.zarr:
         group = zarr.open_group(str(data), mode="r+")
         group.attrs.update(dict(attrs))
@@ -155,6 +163,8 @@ def finish(
             name: {"chunksizes": (1, *stored[name].shape[1:])} for name in ("tas", "tas_variance")
         }
         extra["obs_station_id"] = {"dtype": str}
+        if "step_notes" in stored:
+            extra["step_notes"] = {"dtype": str}
         if "time" in stored.coords:
             extra["time"] = TIME_ENCODING | {"dtype": "int64"}
         ds, encoding = netcdf_ready(stored.assign_attrs(dict(attrs)), extra)

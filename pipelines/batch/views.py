@@ -2,7 +2,8 @@
 
 :func:`map_view` picks one time step and one variable (``tas``, or ``tas_std``, the square root
 of ``tas_variance``), the stations the model saw then with their values, the cells outside
-the model's trained domain and the output's warnings; :func:`station_series` picks one
+the model's trained domain, the step's notes (``step_notes``: what the service's map would
+say) and the output's warnings; :func:`station_series` picks one
 station's observations over the whole record and the gridded mean and standard deviation
 at its position (bilinear between the cells), so that the two can be compared. Drawing is
 the shared map renderer's job (``inference.maps``, used by the service's PNG maps too).
@@ -132,6 +133,10 @@ def map_view(ds: xr.Dataset, time: str | None, variable: MapVariable) -> MapView
         raise EquigridError(f"step {time} has no stations: it was not gridded (missing)")
     at = ds.obs_step.values == i
     notes = [f"{int(ds.n_stations.values[i])} stations"]
+    if "step_notes" in ds and str(ds.step_notes.values[i]):  # as the service's map says
+        notes += str(ds.step_notes.values[i]).split("; ")
+    if str(ds.attrs.get("cell_elevations", "")).startswith("cell elevations from the DEM"):
+        notes.append(str(ds.attrs["cell_elevations"]))
     if ds.attrs.get("warnings"):
         notes.append(str(ds.attrs["warnings"]))
     return MapView(

@@ -15,6 +15,7 @@ from inference.reach import reach_deg
 from pipelines.batch.demo import demo_stations
 from pipelines.batch.output import read_output
 from pipelines.batch.plan import BBOX_MARGIN_DEG
+from pipelines.batch.views import MapVariable, map_view
 from tests.conftest import cf_compliance
 
 from .conftest import grid, sao_hours
@@ -59,6 +60,10 @@ def test_north_america_hours_to_cf_netcdf(tmp_path, shared_data, small_bundle, s
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert "outside the model's trained domain" in res.stderr
     assert not (tmp_path / "grid.nc.partial").exists()
+    # the service's notes, per step and overall, and on the map
+    outside = "the targets lie outside every trained domain"
+    assert outside in ds.model_notes and all(outside in n for n in ds.step_notes.values)
+    assert outside in " ".join(map_view(ds, "1995-03-18T02:00", MapVariable.tas).notes)
 
 
 def test_two_workers_equal_the_default_run(tmp_path, shared_data, small_bundle, scheduler) -> None:
