@@ -8,7 +8,9 @@ rows at once and, instead of failing on the first bad row, skips each with a rea
   or longitude out of range, an implausible value, a duplicate position within one step
   whose values differ by more than the duplicate tolerance (every row of that position);
 - rows the job does not ask for (:data:`UNASKED`): times not on the job's time axis, and
-  stations more than :data:`~pipelines.batch.plan.NEAR_DEG` outside the grid.
+  stations farther outside the grid than the model reaches (``margin``: the model's reach,
+  :func:`inference.reach.reach_deg`, the rule the service's notes use; for a model without
+  a lattice :data:`~pipelines.batch.plan.NEAR_DEG`).
 
 Agreeing duplicates are averaged into the first (counted as merged). :func:`skipped_rows`
 lists every skipped row with its place in the file (``line 17``); the list is published as

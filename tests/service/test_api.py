@@ -115,16 +115,16 @@ def test_out_of_domain_and_equivariant_only(client: TestClient) -> None:
 
 def test_far_stations_are_a_warning(client: TestClient) -> None:
     """A Madrid station on a UK grid: answered, but the notes say the field is the prior."""
-    sydney = [{"lat": 40.4, "lon": -3.7, "value": 12.0}]  # Madrid: the test grid is small
+    madrid = [{"lat": 40.4, "lon": -3.7, "value": 12.0}]  # near enough: the grid is small
     r = client.post(
         "/v1/grid",
-        json={"stations": sydney, "grid": {"bbox": [-4, 52, 0, 55], "resolution_deg": 0.5}},
+        json={"stations": madrid, "grid": {"bbox": [-4, 52, 0, 55], "resolution_deg": 0.5}},
     )
     assert r.status_code == 200
     assert any("no station lies within the model's reach" in n for n in r.json()["notes"])
     near = grid(client).json()["notes"]
     assert not any("far from" in n for n in near)
-    half = [*STATIONS, *sydney]
+    half = [*STATIONS, *madrid]
     pts = [{"lat": 53.0, "lon": -2.0}, {"lat": 44.0, "lon": -12.0}]
     p = client.post("/v1/points", json={"stations": half, "targets": pts}).json()
     assert any("1 of 2 targets" in n for n in p["notes"])

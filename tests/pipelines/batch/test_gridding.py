@@ -54,7 +54,7 @@ def test_north_america_hours_to_cf_netcdf(tmp_path, shared_data, small_bundle, s
     assert ds.model_version == bundle.version and ds.equigrid_version
     assert ds.command.startswith(f"equigrid grid {csv} --out {out}") and "--bbox" in ds.command
     assert ds.rows_read == 3 * 1000 + ds.rows_read % 1000 and ds.bad_rows == 0
-    assert ds.rows_skipped == ds.skipped_far_from_grid > 0  # stations beyond 5 deg of the grid
+    assert ds.rows_skipped == ds.skipped_far_from_grid > 0  # beyond the model's reach of the grid
     assert int(ds.n_stations.sum()) == ds.sizes["obs"] == ds.rows_read - ds.rows_skipped
     assert "not used" in ds.cell_elevations and not bool(ds.in_domain.any())
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
