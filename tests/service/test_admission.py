@@ -22,7 +22,7 @@ from service.errors import DeadlineExceeded, Overloaded
 from service.settings import Settings
 
 from .conftest import make_client
-from .test_api import BODY
+from .test_api import BODY, GRID, STATIONS
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +197,32 @@ def test_npz_response(client: TestClient) -> None:
         np.testing.assert_allclose(z["mean"], js["mean"], rtol=1e-6)
         assert str(z["units"]) == "degC" and str(z["variance_units"]) == "degC2"
         assert list(z["notes"]) == js["notes"]
+
+
+def test_openapi_states_the_grid_forms_and_the_value_range_per_unit(client: TestClient) -> None:
+    """What the schema says a request may be is what the server accepts: a null for the
+    other grid form's field is not giving it (the oneOf used to count such a grid as both
+    forms, so schema-valid data was refused as invalid and the reverse), and station values
+    lie in the plausible range of the request's units (-90..60 degC, 183.15..333.15 K)."""
+    import jsonschema_rs
+
+    doc = client.get("/openapi.json").json()
+    validator = jsonschema_rs.Draft202012Validator(
+        {"$ref": "#/components/schemas/GridRequest", "components": doc["components"]}
+    )
+    axes = {"lat": [52.0, 53.0], "lon": [-2.0, -1.0]}
+    kelvin = [s | {"value": s["value"] + 273.15} for s in STATIONS]
+    cases = [
+        (BODY | {"grid": GRID | {"lat": None, "lon": None}}, True),
+        (BODY | {"grid": axes | {"bbox": None, "resolution_deg": None}}, True),
+        (BODY | {"grid": GRID | axes}, False),  # both forms
+        (BODY | {"grid": {"bbox": None, "lat": None}}, False),  # neither
+        (BODY | {"units": "K", "stations": kelvin}, True),
+        (BODY | {"units": "degC", "stations": kelvin}, False),  # 281 degC
+        ({k: v for k, v in BODY.items() if k != "units"} | {"stations": kelvin}, False),
+        (BODY | {"units": "K"}, False),  # 8.2 K
+    ]
+    for body, valid in cases:
+        assert validator.is_valid(body) is valid, body
+        status = client.post("/v1/grid", json=body).status_code
+        assert status == (200 if valid else 422), (body, status)
