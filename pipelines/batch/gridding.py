@@ -215,7 +215,7 @@ def _final_attrs(done_dir: Path, n_steps: int) -> tuple[dict[str, str], NDArray[
     per_step = np.full(n_steps, "", dtype=object)
     for r in done:
         for step, notes in r.get("step_notes", {}).items():
-            per_step[int(step)] = "; ".join(notes)
+            per_step[int(step)] = "\n".join(notes)  # a note may hold "; " itself
     counts = Counter(n for r in done for ns in r.get("step_notes", {}).values() for n in ns)
     gridded = sum(len(r.get("step_notes", {})) for r in done)
     if counts:
@@ -224,5 +224,5 @@ def _final_attrs(done_dir: Path, n_steps: int) -> tuple[dict[str, str], NDArray[
             for n, k in counts.most_common(MAX_NOTES)
         ]
         more = len(counts) - len(listed)
-        out["model_notes"] = "; ".join(listed) + (f"; and {more} more" if more > 0 else "")
+        out["model_notes"] = "\n".join(listed) + (f"\nand {more} more" if more > 0 else "")
     return out, per_step.astype(str)

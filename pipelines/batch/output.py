@@ -42,7 +42,7 @@ from .store import publish_zarr
 
 TIME_ENCODING = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "standard"}
 MAX_SPATIAL_CHUNK = 512
-STEP_NOTES_ATTRS = {"long_name": "what a user must know about the step's field ('; '-separated)"}
+STEP_NOTES_ATTRS = {"long_name": "what a user must know about the step's field, one note a line"}
 
 
 class OutputFormat(StrEnum):

@@ -134,7 +134,7 @@ def map_view(ds: xr.Dataset, time: str | None, variable: MapVariable) -> MapView
     at = ds.obs_step.values == i
     notes = [f"{int(ds.n_stations.values[i])} stations"]
     if "step_notes" in ds and str(ds.step_notes.values[i]):  # as the service's map says
-        notes += str(ds.step_notes.values[i]).split("; ")
+        notes += str(ds.step_notes.values[i]).split("\n")
     if str(ds.attrs.get("cell_elevations", "")).startswith("cell elevations from the DEM"):
         notes.append(str(ds.attrs["cell_elevations"]))
     if ds.attrs.get("warnings"):
