@@ -5,7 +5,10 @@ step of a station file (CSV, Parquet or CF DSG netCDF) with a model bundle (the 
 default unless ``--model``) on a dask.distributed cluster (local, sized to the machine,
 unless ``--scheduler``); ``equigrid grid --demo`` grids synthetic stations, so the command
 runs with no data at all. Bad rows are skipped, counted and listed beside the output
-(``--strict`` refuses them); ``--resume`` continues an interrupted job.
+(``--strict`` refuses them); ``--resume`` continues an interrupted job. The station values'
+units come from the data (a value column named like ``t_degC``, a netCDF ``units``
+attribute) or, where the file says nothing, ``--value-units``; ``--units`` is the output's
+(default: the values' own). Without ``--out`` the output goes beside the station file.
 """
 
 from __future__ import annotations
@@ -38,8 +41,12 @@ def grid(
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="output: netCDF, or Zarr for a name ending .zarr")
-    ] = Path("equigrid_grid.nc"),
+        Path | None,
+        typer.Option(
+            help="output: netCDF, or Zarr for a name ending .zarr (default: beside the "
+            "station file, STATIONS.grid.nc; equigrid_demo.nc with --demo)"
+        ),
+    ] = None,
     model: Annotated[
         Path | None, typer.Option(help="model bundle (default: the shipped model)")
     ] = None,
@@ -50,8 +57,13 @@ def grid(
     resolution: Annotated[float, typer.Option(help="grid spacing in degrees")] = 0.1,
     units: Annotated[
         TemperatureUnit | None,
+        typer.Option(help="units of the output's tas (default: the station values' units)"),
+    ] = None,
+    value_units: Annotated[
+        TemperatureUnit | None,
         typer.Option(
-            help="units of the station values (where the file does not say) and the output"
+            help="units of the station values where the file does not say them (a value "
+            "column named like t_degC or t_K, or a netCDF units attribute, says them)"
         ),
     ] = None,
     start: Annotated[str | None, typer.Option(help="first time step (ISO 8601, UTC)")] = None,
@@ -64,7 +76,11 @@ def grid(
         ),
     ] = None,
     dem: Annotated[
-        Path | None, typer.Option(help="DEM netCDF: cell elevations resampled to the grid")
+        Path | None,
+        typer.Option(
+            help="DEM: a netCDF or GeoTIFF file, or a folder of them (tiles); cell elevations "
+            "resampled to the grid; cells outside every DEM get none (said in the output)"
+        ),
     ] = None,
     columns: Annotated[
         str | None,
@@ -95,7 +111,9 @@ def grid(
     demo: Annotated[
         bool, typer.Option(help="grid synthetic stations (no input file needed)")
     ] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda (on the workers)")] = "cpu",
+    device: Annotated[
+        str, typer.Option(help="auto (a worker's GPU where it has one), cpu or cuda")
+    ] = "cpu",
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Grid a station record (every time step) into CF netCDF or Zarr: mean and variance."""
@@ -110,7 +128,9 @@ def grid(
     else:
         assert stations is not None
         mapping = dict(key_values(columns, "--columns")) if columns else None
-        table = read_table(stations, units, mapping)
+        table = read_table(stations, value_units, mapping)
+    out = out or default_out(stations)
+    replaces = out.exists() and not resume
     options = GridOptions(
         out=out,
         resolution=resolution,
@@ -144,7 +164,14 @@ def grid(
         + (f"; {outcome.resumed} chunks resumed" if outcome.resumed else "")
     )
     typer.echo(prepared.screening.summary())
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {out}" + (" (replaced the output that was there)" if replaces else ""))
+
+
+def default_out(stations: Path | None) -> Path:
+    """The output beside the station file (``obs.csv`` -> ``obs.grid.nc``), or the demo's."""
+    if stations is None:
+        return Path("equigrid_demo.nc")
+    return stations.with_name(f"{stations.stem}.grid.nc")
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:

@@ -2,7 +2,10 @@
 
 :func:`coordinate_attrs` and :func:`variable_attrs` are the attributes of ``lat``, ``lon``,
 ``tas``, ``tas_variance`` and ``in_domain``; :func:`cf_dataset` assembles one prediction on a
-:class:`~inference.targets.TargetGrid` as an ``xarray.Dataset``.
+:class:`~inference.targets.TargetGrid` as an ``xarray.Dataset``. :func:`netcdf_ready` is the
+one netCDF encoding of our outputs (the service's netCDF response and the batch writer):
+no ``_FillValue`` on coordinates (CF 2.5.1), ``flag_values`` in the flagged variable's
+type (CF 3.5; a Zarr round trip turns them into int64), data variables compressed.
 """
 
 from __future__ import annotations
@@ -55,6 +58,27 @@ def variable_attrs(units: str | TemperatureUnit) -> dict[str, dict[str, Any]]:
             "flag_meanings": "equivariant_component full_model",
         },
     }
+
+
+def netcdf_ready(
+    ds: xr.Dataset, extra: dict[str, dict[str, Any]] | None = None
+) -> tuple[xr.Dataset, dict[str, dict[str, Any]]]:
+    """``ds`` with CF-conformant flags and the encoding to write it with ``to_netcdf``.
+
+    ``extra`` is merged into the encoding of each variable it names (chunk sizes, dtypes).
+    """
+    ds = ds.copy()
+    for name in ds.data_vars:
+        flags = ds[name].attrs.get("flag_values")
+        if flags is not None:
+            ds[name].attrs["flag_values"] = np.asarray(flags).astype(ds[name].dtype)
+    encoding: dict[str, dict[str, Any]] = {str(c): {"_FillValue": None} for c in ds.coords}
+    for name, v in ds.data_vars.items():
+        if v.dtype.kind in "fiu":
+            encoding[str(name)] = {"zlib": True, "complevel": 4}
+    for name, e in (extra or {}).items():
+        encoding[name] = encoding.get(name, {}) | e
+    return ds, encoding
 
 
 def cf_dataset(

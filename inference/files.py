@@ -8,11 +8,13 @@ for another mode, and appear only when complete.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from models.atomic import DEFAULT_MODE, atomic_path, atomic_write
 
-__all__ = ["DEFAULT_MODE", "atomic_path", "atomic_write", "write_text"]
+__all__ = ["DEFAULT_MODE", "atomic_path", "atomic_paths", "atomic_write", "write_text"]
 
 
 def write_text(path: str | Path, text: str, mode: int = DEFAULT_MODE) -> Path:
@@ -20,3 +22,12 @@ def write_text(path: str | Path, text: str, mode: int = DEFAULT_MODE) -> Path:
     with atomic_path(path, mode) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+@contextmanager
+def atomic_paths(*paths: str | Path, mode: int = DEFAULT_MODE) -> Iterator[list[Path]]:
+    """Temporary paths beside each of ``paths`` (files published together, e.g. an output
+    and its side file): all are written before any replaces its destination, and on any
+    failure in the block every destination is left as it was."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(p, mode)) for p in paths]

@@ -22,11 +22,13 @@ def render_station_series(
     *,
     station: str,
     gridded_std: NDArray[np.float64] | None = None,
+    mark: datetime | None = None,
     out: str | Path | None = None,
     dpi: int = DPI,
 ) -> bytes:
     """A station's observed series against the gridded value at its location (with a 95 %
-    band when ``gridded_std`` is given), as PNG bytes (also written to ``out``)."""
+    band when ``gridded_std`` is given; a vertical line at ``mark``), as PNG bytes (also
+    written to ``out``)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(WIDTH_IN, 4.0), dpi=dpi, layout="constrained")
@@ -45,6 +47,11 @@ def render_station_series(
         )
     ax.plot(t, g, color="tab:blue", label="gridded mean at the station")
     ax.plot(t, observed, "o", color="black", markersize=3, label=f"station {station}")
+    if mark is not None:
+        low, high = ax.get_ylim()
+        at = np.array([mark, mark], dtype="datetime64[ns]")
+        ax.plot(at, [low, high], color="tab:red", linewidth=1, label=f"{mark:%Y-%m-%d %H:%M}")
+        ax.set_ylim(low, high)
     ax.set_ylabel(f"temperature ({units})")
     ax.set_title(f"station {station}: observed vs gridded")
     ax.grid(alpha=0.3)

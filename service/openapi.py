@@ -7,6 +7,9 @@
 - The ``X-API-Key`` header appears only when keys are configured, as an ``apiKey`` security
   scheme with its 401 response; without keys there is no such header and no 401.
 - Statuses listed per route are those the route really returns (:data:`ERROR_RESPONSES`).
+- Rules across fields that JSON Schema can state are stated: the grid's two forms
+  (``oneOf``, the other form's fields absent or null) and the plausible range of station
+  values in the request's units (``if``/``then``/``else`` on ``units``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+
+from inference.units import TemperatureUnit, plausible_range
 
 from .errors import ErrorBody
 from .schemas import GridRequest, PointsRequest
@@ -34,15 +39,45 @@ def _body_schema(model: type[BaseModel], s: Settings) -> tuple[dict[str, Any], d
     _max_items(props["stations"], s.max_stations)
     if "targets" in props:
         _max_items(props["targets"], s.max_points)
+    schema |= _value_range_by_units()
     if "GridSpec" in defs:
         g = defs["GridSpec"]
+        # exactly one form; the other form's fields absent or null (a null is not given,
+        # as the server reads it, so {"bbox": [...], "lat": null} is the first form)
+        absent = {"type": "null"}
         g["oneOf"] = [
-            {"required": ["bbox", "resolution_deg"], "title": "bbox and resolution"},
-            {"required": ["lat", "lon"], "title": "explicit axes"},
-        ]
+            {
+                "title": "bbox and resolution",
+                "required": ["bbox", "resolution_deg"],
+                "properties": {"bbox": {"type": "array"}, "resolution_deg": {"type": "number"},
+                               "lat": absent, "lon": absent},
+            },
+            {
+                "title": "explicit axes",
+                "required": ["lat", "lon"],
+                "properties": {"lat": {"type": "array"}, "lon": {"type": "array"},
+                               "bbox": absent, "resolution_deg": absent},
+            },
+        ]  # fmt: skip
         for axis in ("lat", "lon"):
             _max_items(g["properties"][axis], s.max_grid_cells)
     return schema, defs
+
+
+def _value_range_by_units() -> dict[str, Any]:
+    """The plausible range of station values in the request's units
+    (:func:`inference.units.plausible_range`), as JSON Schema ``if``/``then``/``else``."""
+
+    def values_in(unit: TemperatureUnit) -> dict[str, Any]:
+        lo, hi = plausible_range(unit)
+        value = {"minimum": round(lo, 2), "maximum": round(hi, 2)}
+        return {"properties": {"stations": {"items": {"properties": {"value": value}}}}}
+
+    return {
+        "if": {"required": ["units"], "properties": {"units": {"const": TemperatureUnit.K.value}}},
+        "then": values_in(TemperatureUnit.K),
+        "else": values_in(TemperatureUnit.degC),  # the default units
+    }
 
 
 def _max_items(prop: dict[str, Any], n: int) -> None:

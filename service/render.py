@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from inference.cf import cf_dataset
+from inference.cf import cf_dataset, netcdf_ready
 from inference.maps import GriddedMap, StationsOnMap, render_map
 from inference.stations import Stations
 from inference.targets import TargetGrid
@@ -48,7 +48,8 @@ def _cf_time(t: datetime) -> tuple[float, dict[str, str]]:
 def to_netcdf(g: dict[str, Any]) -> bytes:
     """The grid as a CF-1.10 netCDF4 file: ``tas``, ``tas_variance``, ``in_domain``.
 
-    Coordinates carry no ``_FillValue`` (CF 2.5.1); the notes are global attributes.
+    Encoded by :func:`inference.cf.netcdf_ready` (as batch outputs are); the notes are
+    global attributes.
     """
     grid = TargetGrid.from_axes(g["lat"], g["lon"])
     model = g["model"]
@@ -72,14 +73,14 @@ def to_netcdf(g: dict[str, Any]) -> bytes:
             "equigrid_in_domain_fraction": float(g["in_domain_fraction"]),
         },
     )
-    encoding: dict[str, Any] = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
-    encoding |= {c: {"_FillValue": None} for c in ("lat", "lon")}
+    extra: dict[str, dict[str, Any]] = {}
     if g["time"] is not None:
         seconds, attrs = _cf_time(g["time"])
         ds = ds.assign_coords(time=((), seconds, attrs))
         for v in ("tas", "tas_variance", "in_domain"):
             ds[v].attrs["coordinates"] = "time"
-        encoding["time"] = {"_FillValue": None, "dtype": "float64"}
+        extra["time"] = {"dtype": "float64"}
+    ds, encoding = netcdf_ready(ds, extra)
     fd, tmp = tempfile.mkstemp(suffix=".nc")
     os.close(fd)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,17 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+def cf_compliance(path: Path) -> None:
+    """Fail unless the IOOS compliance-checker passes ``path`` for CF-1.10 (a dev extra; the
+    test skips where it is not installed)."""
+    pytest.importorskip("compliance_checker")
+    checker = Path(sys.executable).parent / "compliance-checker"
+    out = subprocess.run(
+        [str(checker), "--test", "cf:1.10", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0 and "All tests passed" in out.stdout, out.stdout

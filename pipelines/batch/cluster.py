@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from inference.bundle import resolve_device
 from inference.errors import ConfigError, EquigridError, JobError, one_line
 
 from .worker import Chunk, ChunkResult, WorkerJob, grid_chunk
@@ -29,7 +30,7 @@ IN_FLIGHT_PER_THREAD = 2
 
 def default_workers(device: str) -> int:
     """Workers of the local cluster: one per core (CPU), one per process's GPU (CUDA)."""
-    if device.startswith("cuda"):
+    if resolve_device(device).startswith("cuda"):
         return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

@@ -4,15 +4,17 @@
 ``resume``, :mod:`.store`), the output's template written (:mod:`.output`), every time chunk
 not yet complete computed on a dask.distributed cluster (:mod:`.cluster`, :mod:`.worker`),
 progress shown (:mod:`.progress`), and the output written from the store, appearing (mode
-0644) only when every chunk is done. The job's identity (hashes of the observations, grid,
-time axis, cell elevations; the model's sha256; the settings that change floats) is kept
-with the partial store, so a resumed job is the same job and its result equals an
-uninterrupted run's.
+0644) only when every chunk is done, together with the list of skipped rows beside it
+(kept in the partial directory until then: a failed run never replaces the previous run's).
+The job's identity (hashes of the observations, grid, time axis, cell elevations; the
+model's sha256; the settings that change floats) is kept with the partial store, so a
+resumed job is the same job and its result equals an uninterrupted run's.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from inference.bundle import Bundle
@@ -32,7 +35,7 @@ from .cluster import dispatch
 from .output import OutputFormat, create_store, finish, template
 from .plan import TimeAxis, chunk_spans
 from .progress import Progress
-from .screening import Observations, Screening
+from .screening import Observations, Screening, skipped_path, write_skipped
 from .store import completed, open_partial, remove, reports
 from .worker import Chunk, ChunkResult, WorkerJob
 
@@ -55,6 +58,7 @@ class Job:
     threads: int = 1
     target_elevation: NDArray[np.float32] | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    skipped: pd.DataFrame | None = None  # the skipped rows, published beside the output
 
     def identity(self) -> dict[str, str]:
         """What makes two runs the same job (compared on ``--resume``)."""
@@ -111,6 +115,7 @@ def run_job(
         job.out, {"identity": job.identity(), "command": job.attrs.get("command", "")}, resume
     )
     try:
+        side = write_skipped(partial.root / "skipped.csv", _skipped(job))
         if not partial.done:  # a fresh job, or one killed before any chunk completed
             in_domain = _in_domain(job)
             create_store(
@@ -131,11 +136,12 @@ def run_job(
                 dispatch(client, _worker_job(job, partial.data, partial.done_dir),
                          _chunks(obs, spans, todo), done)  # fmt: skip
         progress.close()
-        attrs = {**job.attrs, **_final_attrs(partial.done_dir)}
+        final, step_notes = _final_attrs(partial.done_dir, len(job.axis))
+        attrs = {**job.attrs, **final}
         if partial.job.get("command") != job.attrs.get("command"):  # resumed: say so
             attrs["command"] = partial.job.get("command", "")
             attrs["resumed_by"] = job.attrs.get("command", "")
-        finish(partial.data, job.out, job.fmt, attrs)
+        finish(partial.data, job.out, job.fmt, attrs, (side, skipped_path(job.out)), step_notes)
         remove(partial)
     except BaseException:
         if not completed(partial.done_dir):  # nothing computed: nothing to resume
@@ -154,6 +160,10 @@ def run_job(
         loads_per_worker=max((r.loads for r in results), default=0),
         workers=len({r.worker for r in results}),
     )
+
+
+def _skipped(job: Job) -> pd.DataFrame:
+    return job.skipped if job.skipped is not None else pd.DataFrame({"where": [], "reason": []})
 
 
 def _in_domain(job: Job) -> NDArray[np.bool_]:
@@ -189,13 +199,30 @@ def _chunks(obs: Observations, spans: list[tuple[int, int]], todo: list[int]) ->
         )
 
 
-def _final_attrs(done_dir: Path) -> dict[str, str]:
-    """What only the completed chunks know: where elevations came from, the model's notes."""
+MAX_NOTES = 12  # distinct notes listed in the global attributes (each step has its own)
+
+
+def _final_attrs(done_dir: Path, n_steps: int) -> tuple[dict[str, str], NDArray[np.str_]]:
+    """What only the completed chunks know: where elevations came from, the notes of every
+    step (``step_notes``, as the service's ``notes``) and, overall, how many steps had each."""
     done = reports(done_dir)
     sources = sorted({s for r in done for s in r["elevation_source"]})
-    notes = sorted({n for r in done for n in r["notes"]})
     out = {"date_created": datetime.now(UTC).isoformat(timespec="seconds")}
     out["elevation_source"] = ", ".join(sources) or "none (no step had stations)"
-    if notes:
-        out["model_notes"] = "; ".join(notes)
-    return out
+    devices = sorted({r.get("device", "") for r in done} - {""})
+    if devices:
+        out["devices_used"] = ", ".join(devices)
+    per_step = np.full(n_steps, "", dtype=object)
+    for r in done:
+        for step, notes in r.get("step_notes", {}).items():
+            per_step[int(step)] = "\n".join(notes)  # a note may hold "; " itself
+    counts = Counter(n for r in done for ns in r.get("step_notes", {}).values() for n in ns)
+    gridded = sum(len(r.get("step_notes", {})) for r in done)
+    if counts:
+        listed = [
+            n if k == gridded else f"{n} [{k} of {gridded} steps]"
+            for n, k in counts.most_common(MAX_NOTES)
+        ]
+        more = len(counts) - len(listed)
+        out["model_notes"] = "\n".join(listed) + (f"\nand {more} more" if more > 0 else "")
+    return out, per_step.astype(str)

@@ -2,7 +2,9 @@
 
 Variables: ``tas(time, lat, lon)`` (``ancillary_variables = "tas_variance"``),
 ``tas_variance``, ``n_stations(time)`` (stations used per step; 0: the step is missing),
-``in_domain(lat, lon)``, and the observations the model saw (``obs_*`` on an ``obs``
+``in_domain(lat, lon)``, ``step_notes(time)`` (the notes the service would give with the
+step: stations far from cells, cells outside the trained domain, elevations not used), and
+the observations the model saw (``obs_*`` on an ``obs``
 dimension: position, value in the output's units, station id and step), so that a map or a
 station's series can be drawn from the output alone (``equigrid plot``). Provenance and the
 account of every input row are global attributes.
@@ -15,6 +17,7 @@ from it one chunk at a time (memory stays flat), each appearing only when comple
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -27,8 +30,9 @@ import xarray as xr
 import zarr
 from numpy.typing import NDArray
 
-from inference.cf import CONVENTIONS, coordinate_attrs, variable_attrs
-from inference.files import atomic_path
+from inference.cf import CONVENTIONS, coordinate_attrs, netcdf_ready, variable_attrs
+from inference.errors import DataError, one_line
+from inference.files import atomic_paths
 from inference.targets import TargetGrid
 from inference.units import TemperatureUnit, from_kelvin
 
@@ -38,6 +42,7 @@ from .store import publish_zarr
 
 TIME_ENCODING = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "standard"}
 MAX_SPATIAL_CHUNK = 512
+STEP_NOTES_ATTRS = {"long_name": "what a user must know about the step's field, one note a line"}
 
 
 class OutputFormat(StrEnum):
@@ -108,7 +113,11 @@ def template(
                 from_kelvin(obs.value_k, units),
                 obs_attrs | {"units": units.value, "standard_name": "air_temperature"},
             ),
-            "obs_elevation": (("obs",), obs.elevation_m, {"units": "m"}),
+            "obs_elevation": (
+                ("obs",),
+                obs.elevation_m,
+                obs_attrs | {"units": "m", "standard_name": "surface_altitude"},
+            ),
             "obs_station_id": (("obs",), obs.station_id.astype(object), obs_attrs),
             "obs_step": (("obs",), obs.step.astype(np.int32), {"long_name": "index into time"}),
         },
@@ -125,29 +134,55 @@ def create_store(path: Path, ds: xr.Dataset) -> None:
     ds.to_zarr(path, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=True)
 
 
-def finish(data: Path, out: Path, fmt: OutputFormat, attrs: Mapping[str, Any]) -> None:
-    """Add ``attrs`` and write the output from the completed store (module docstring)."""
+def finish(
+    data: Path,
+    out: Path,
+    fmt: OutputFormat,
+    attrs: Mapping[str, Any],
+    side: tuple[Path, Path] | None = None,
+    step_notes: NDArray[np.str_] | None = None,
+) -> None:
+    """Add ``attrs`` (and ``step_notes``, one string per step) and write the output from the
+    completed store (module docstring); ``side`` (a file, its destination beside the output)
+    is published with it: both are complete before either replaces an older one."""
+    sides = [side[1]] if side else []
+    if step_notes is not None:
+        kept = dict(zarr.open_group(str(data), mode="r").attrs)  # appending writes attrs
+        notes = xr.Dataset({"step_notes": (("time",), step_notes, STEP_NOTES_ATTRS)}, attrs=kept)
+        notes.to_zarr(data, mode="a", zarr_format=2, consolidated=True)
     if fmt is OutputFormat.zarr:
         group = zarr.open_group(str(data), mode="r+")
         group.attrs.update(dict(attrs))
         zarr.consolidate_metadata(str(data))
-        publish_zarr(data, out)
+        with atomic_paths(*sides) as tmps:
+            _copy_side(side, tmps)
+            publish_zarr(data, out)
         return
-    with xr.open_zarr(data) as ds:
-        ds.attrs.update(attrs)
-        encoding: dict[str, Any] = {
-            name: {"zlib": True, "complevel": 4, "chunksizes": (1, *ds[name].shape[1:])}
-            for name in ("tas", "tas_variance")
+    with xr.open_zarr(data) as stored:
+        extra: dict[str, dict[str, Any]] = {
+            name: {"chunksizes": (1, *stored[name].shape[1:])} for name in ("tas", "tas_variance")
         }
-        encoding["obs_station_id"] = {"dtype": str}
-        if "time" in ds.coords:
-            encoding["time"] = TIME_ENCODING | {"dtype": "int64"}
-        with atomic_path(out) as tmp, dask.config.set(scheduler="synchronous"):
-            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        extra["obs_station_id"] = {"dtype": str}
+        if "step_notes" in stored:
+            extra["step_notes"] = {"dtype": str}
+        if "time" in stored.coords:
+            extra["time"] = TIME_ENCODING | {"dtype": "int64"}
+        ds, encoding = netcdf_ready(stored.assign_attrs(dict(attrs)), extra)
+        with atomic_paths(out, *sides) as tmps, dask.config.set(scheduler="synchronous"):
+            ds.to_netcdf(tmps[0], engine="netcdf4", format="NETCDF4", encoding=encoding)
+            _copy_side(side, tmps[1:])
+
+
+def _copy_side(side: tuple[Path, Path] | None, tmps: list[Path]) -> None:
+    if side is not None:
+        shutil.copyfile(side[0], tmps[0])
 
 
 def read_output(path: Path) -> xr.Dataset:
-    """An output (netCDF or Zarr) opened lazily."""
-    if path.is_dir():
-        return xr.open_zarr(path)
-    return xr.open_dataset(path)
+    """An output (netCDF or Zarr) opened lazily; :class:`DataError` if it cannot be read."""
+    try:
+        if path.is_dir():
+            return xr.open_zarr(path)
+        return xr.open_dataset(path)
+    except (OSError, ValueError, KeyError, TypeError, zarr.errors.BaseZarrError) as e:
+        raise DataError(f"{path}: cannot read as netCDF or Zarr ({one_line(e)})") from None

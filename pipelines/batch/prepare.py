@@ -1,10 +1,12 @@
 """From a station table and the command's options to a :class:`~.gridding.Job`, before any work.
 
 :func:`prepare_job` chooses the grid (``--bbox``, or the stations' box plus a margin, said
-in the messages), screens every row (:mod:`.screening`) and writes the skipped rows beside
-the output, refuses the job under ``--strict`` if any row is bad (nothing else is written),
-warns where no station is near the grid or steps have no stations, resamples a DEM to the
-grid's cells (or says that cell elevations were not given), and gathers the output's
+in the messages), screens every row (:mod:`.screening`; the list of skipped rows goes with
+the job, to be published with the output), refuses the job under ``--strict`` if any row is
+bad (writing only that list, as ``OUT.rejected.csv``),
+warns where no station is near the grid or steps have no stations, fills the grid's cell
+elevations from the DEMs (a file or a folder of tiles, :class:`inference.dems.Dems`, as the
+service; cells outside every DEM get none, and the output says so), and gathers the output's
 provenance attributes. The messages are for stderr; warnings also go into the output.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from inference.bundle import Bundle, code_version
 from inference.coords import lat_ok, lon_ok, wrap_longitude
-from inference.dem import read_dem, resample
+from inference.dems import Dems
 from inference.errors import GridError, StationError
 from inference.reach import reach_deg
 from inference.targets import TargetGrid
@@ -29,7 +31,16 @@ from pipelines.data.station_table import StationTable
 from .gridding import Job
 from .output import OutputFormat
 from .plan import NEAR_DEG, station_box, time_axis
-from .screening import BAD, REASONS, Screening, screen, skipped_path, write_skipped
+from .screening import (
+    BAD,
+    REASONS,
+    Screening,
+    rejected_path,
+    screen,
+    skipped_path,
+    skipped_rows,
+    write_skipped,
+)
 
 
 @dataclass(frozen=True)
@@ -85,12 +96,13 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
     )
     margin = reach_deg(bundle) or NEAR_DEG
     screening = screen(table, axis, box, margin)
-    side = write_skipped(skipped_path(o.out), table, screening)
-    messages.append(f"{screening.summary()}; skipped rows are listed in {side}")
-    if o.strict and screening.bad:
-        raise StationError(_strict_message(table, screening, side))
-    if screening.bad == screening.rows:
-        raise StationError(f"no usable row in {table.source}: every row is bad; see {side}")
+    skipped, side = skipped_rows(table, screening), skipped_path(o.out)
+    messages.append(f"{screening.summary()}; skipped rows will be listed in {side}")
+    if (o.strict and screening.bad) or screening.bad == screening.rows:
+        rejected = write_skipped(rejected_path(o.out), skipped)  # the output's side file stays
+        if o.strict and screening.bad:
+            raise StationError(_strict_message(table, screening, rejected))
+        raise StationError(f"no usable row in {table.source}: every row is bad; see {rejected}")
     obs = screening.observations
     if len(obs) == 0:
         warnings.append(
@@ -103,9 +115,8 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
     outside = _outside_domain(bundle, grid, o.equivariant_only)
     if outside:
         messages.append(outside)
-    target_elevation, cells = _cell_elevations(o.dem, grid)
-    if o.dem is None:
-        messages.append(cells)
+    target_elevation, cells = _cell_elevations(o.dem, grid, bundle)
+    messages.append(f"cell elevations: {cells}")
     units = o.units or table.units
     attrs = _provenance(bundle, table, o, screening, warnings) | {
         "grid_bbox": bbox_text,
@@ -130,6 +141,7 @@ def prepare_job(table: StationTable, bundle: Bundle, o: GridOptions) -> Prepared
         batch_steps=o.batch_steps,
         target_elevation=target_elevation,
         attrs=attrs,
+        skipped=skipped,
     )
     return Prepared(job, screening, messages, warnings)
 
@@ -158,15 +170,23 @@ def _strict_message(table: StationTable, s: Screening, side: Path) -> str:
     )
 
 
-def _cell_elevations(dem: Path | None, grid: TargetGrid) -> tuple[Any, str]:
-    """The DEM's heights at the grid's cells (float32 ``[n_lat, n_lon]``) and what was done."""
+def _cell_elevations(dem: Path | None, grid: TargetGrid, bundle: Bundle) -> tuple[Any, str]:
+    """The DEMs' heights at the grid's cells (float32 ``[n_lat, n_lon]``, NaN where no DEM
+    covers a cell) and what was done, in words."""
     if dem is None:
         return None, (
             "not used: no --dem, so cell elevations were not given to the model (it fills "
             "them from its own orography where it has one, else with its training mean)"
         )
-    heights = resample(read_dem(dem), grid.lat, grid.lon, what=f"DEM {dem}")
-    return heights.values.astype(np.float32), f"from {dem}, resampled bilinearly to the grid"
+    dems = Dems.load(dem)  # a file or a folder of tiles, as the service's EQUIGRID_DEM
+    if not bundle.point_aux:
+        return None, f"not used: the model takes no point-wise elevation (--dem {dem} ignored)"
+    la, lo = grid.mesh()
+    filled = dems.fill(la, lo)
+    said = dems.note(filled, grid.size) or f"not used: no DEM (*.nc, *.tif) in {dem}"
+    if filled.from_dem == 0:
+        return None, said
+    return filled.elevation.astype(np.float32), f"{said}; resampled bilinearly from {dem}"
 
 
 def _provenance(

@@ -2,7 +2,10 @@
 
 On a TTY, :class:`Progress` draws a tqdm bar on stderr; otherwise (a log file, a pipe, a
 container's output) it writes one line per completed chunk with the same numbers, or
-nothing when ``quiet``.
+nothing when ``quiet``. The rate and ETA count from the first completed chunk: before it,
+the time went to starting the cluster and loading the model on every worker, which says
+nothing about the steps to come, so the first chunk shows no ETA (``?``) rather than a wild
+one; the bar shown while starting is replaced by the real one then.
 """
 
 from __future__ import annotations
@@ -31,17 +34,30 @@ class Progress:
         self.total, self.steps, self.chunks, self.quiet = total, done, chunks, quiet
         self.first, self.chunks_done = done, 0
         self.start = time.perf_counter()
+        self.warm: tuple[float, int] | None = None  # time and steps at the first chunk's end
         tty = getattr(self.stream, "isatty", lambda: False)()
         self.bar: Any = None
         if tty and not quiet:
             self.bar = tqdm(
-                total=total, initial=done, unit="step", desc=PREFIX, file=self.stream, leave=True
+                total=total,
+                initial=done,
+                desc=f"{PREFIX} (starting)",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}]",
+                file=self.stream,
+                leave=False,
             )
 
     def update(self, steps: int) -> None:
         """One more chunk of ``steps`` steps completed."""
         self.steps += steps
         self.chunks_done += 1
+        if self.warm is None:
+            self.warm = (time.perf_counter(), self.steps)
+            if self.bar is not None:  # the real bar, timed from now
+                self.bar.close()
+                self.bar = tqdm(total=self.total, initial=self.steps, unit="step", desc=PREFIX,
+                                file=self.stream, leave=True)  # fmt: skip
+                return
         if self.bar is not None:
             self.bar.update(steps)
         elif not self.quiet:
@@ -54,13 +70,22 @@ class Progress:
         """Steps per second in this run."""
         return (self.steps - self.first) / max(self.elapsed(), 1e-9)
 
+    def steady_rate(self) -> float | None:
+        """Steps per second since the first chunk (None until a second chunk is done)."""
+        if self.warm is None or self.steps == self.warm[1]:
+            return None
+        return (self.steps - self.warm[1]) / max(time.perf_counter() - self.warm[0], 1e-9)
+
     def line(self) -> str:
-        rate = self.rate()
-        left = (self.total - self.steps) / rate if rate > 0 else float("nan")
-        eta = time.strftime("%H:%M:%S", time.gmtime(left)) if left == left else "?"
+        rate = self.steady_rate()
+        if rate is None or rate <= 0:
+            speed, eta = "? steps/s", "?"
+        else:
+            left = (self.total - self.steps) / rate
+            speed, eta = f"{rate:.2f} steps/s", time.strftime("%H:%M:%S", time.gmtime(left))
         return (
             f"chunk {self.chunks_done}/{self.chunks} done, {self.steps}/{self.total} steps, "
-            f"{rate:.2f} steps/s, ETA {eta}"
+            f"{speed}, ETA {eta}"
         )
 
     def close(self) -> None:

@@ -8,11 +8,15 @@ rows at once and, instead of failing on the first bad row, skips each with a rea
   or longitude out of range, an implausible value, a duplicate position within one step
   whose values differ by more than the duplicate tolerance (every row of that position);
 - rows the job does not ask for (:data:`UNASKED`): times not on the job's time axis, and
-  stations more than :data:`~pipelines.batch.plan.NEAR_DEG` outside the grid.
+  stations farther outside the grid than the model reaches (``margin``: the model's reach,
+  :func:`inference.reach.reach_deg`, the rule the service's notes use; for a model without
+  a lattice :data:`~pipelines.batch.plan.NEAR_DEG`).
 
-Agreeing duplicates are averaged into the first (counted as merged). :func:`write_skipped`
-writes every skipped row, with its place in the file (``line 17``), to a CSV beside the
-output; ``--strict`` refuses a job with any bad row before work starts.
+Agreeing duplicates are averaged into the first (counted as merged). :func:`skipped_rows`
+lists every skipped row with its place in the file (``line 17``); the list is published as
+a CSV beside the output together with it (:func:`skipped_path`), or, for a job refused
+before work (``--strict``), beside it under another name (:func:`rejected_path`), so a
+failed run never replaces the side file of the previous good one.
 """
 
 from __future__ import annotations
@@ -148,14 +152,21 @@ def screen(
 
 
 def skipped_path(out: Path) -> Path:
-    """The side file beside an output: ``grid.nc`` -> ``grid.nc.skipped.csv``."""
+    """The side file beside an output: ``grid.nc`` -> ``grid.nc.skipped.csv`` (published with
+    the output, never by a run that fails)."""
     return out.with_name(out.name + ".skipped.csv")
 
 
-def write_skipped(path: Path, table: StationTable, screening: Screening) -> Path:
-    """Every skipped row with its place in the file and its reason, as CSV (atomic)."""
+def rejected_path(out: Path) -> Path:
+    """Where a refused job (``--strict``, or no usable row) lists its skipped rows:
+    ``grid.nc`` -> ``grid.nc.rejected.csv``, so the previous run's side file stays."""
+    return out.with_name(out.name + ".rejected.csv")
+
+
+def skipped_rows(table: StationTable, screening: Screening) -> pd.DataFrame:
+    """Every skipped row with its place in the file, its reason and its values."""
     idx = np.flatnonzero(screening.reason)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "where": [table.where(int(i)) for i in idx],
             "reason": np.asarray(REASONS, dtype=object)[screening.reason[idx]],
@@ -166,6 +177,10 @@ def write_skipped(path: Path, table: StationTable, screening: Screening) -> Path
             f"value_{table.units.value}": from_kelvin(table.value_k[idx], table.units),
         }
     )
+
+
+def write_skipped(path: Path, rows: pd.DataFrame) -> Path:
+    """The skipped rows as CSV (atomic)."""
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
+        rows.to_csv(tmp, index=False)
     return path

@@ -2,7 +2,8 @@
 
 :func:`map_view` picks one time step and one variable (``tas``, or ``tas_std``, the square root
 of ``tas_variance``), the stations the model saw then with their values, the cells outside
-the model's trained domain and the output's warnings; :func:`station_series` picks one
+the model's trained domain, the step's notes (``step_notes``: what the service's map would
+say) and the output's warnings; :func:`station_series` picks one
 station's observations over the whole record and the gridded mean and standard deviation
 at its position (bilinear between the cells), so that the two can be compared. Drawing is
 the shared map renderer's job (``inference.maps``, used by the service's PNG maps too).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,11 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
-from inference.errors import EquigridError
+from inference.errors import DataError, EquigridError
+
+# what every batch output holds (pipelines.batch.output); anything else is not one
+OUTPUT_VARIABLES = ("tas", "tas_variance", "n_stations", "in_domain", "obs_lat", "obs_lon",
+                    "obs_tas", "obs_station_id", "obs_step")  # fmt: skip
 
 
 class MapVariable(StrEnum):
@@ -67,6 +73,28 @@ class StationSeries:
     units: str
 
 
+def check_output(ds: xr.Dataset, source: object) -> xr.Dataset:
+    """``ds`` if it is a batch output (``equigrid grid``'s variables and dims), else a
+    :class:`DataError` naming what is missing."""
+    missing = [v for v in OUTPUT_VARIABLES if v not in ds.variables]
+    dims_ok = not missing and ds["tas"].dims == ("time", "lat", "lon")
+    if missing or not dims_ok:
+        what = f"no {', '.join(missing)}" if missing else "tas is not (time, lat, lon)"
+        raise DataError(f"{source} is not an equigrid grid output ({what})")
+    return ds
+
+
+def default_plot_path(output: Path, time: str | None, station: str | None, var: str) -> Path:
+    """The PNG beside ``output`` when ``--out`` is not given: ``grid.nc`` ->
+    ``grid.tas.20190327T0300.png`` (or ``grid.station-MAN.png``)."""
+    if station is not None:
+        what = "station-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in station)
+    else:
+        when = "" if time is None else "." + "".join(c for c in time if c.isalnum())
+        what = f"{var}{when}"
+    return output.with_name(f"{output.stem}.{what}.png")
+
+
 def _title(ds: xr.Dataset) -> str:
     return f"equigrid {ds.attrs.get('model_name', '')} {ds.attrs.get('model_version', '')}"
 
@@ -105,6 +133,10 @@ def map_view(ds: xr.Dataset, time: str | None, variable: MapVariable) -> MapView
         raise EquigridError(f"step {time} has no stations: it was not gridded (missing)")
     at = ds.obs_step.values == i
     notes = [f"{int(ds.n_stations.values[i])} stations"]
+    if "step_notes" in ds and str(ds.step_notes.values[i]):  # as the service's map says
+        notes += str(ds.step_notes.values[i]).split("\n")
+    if str(ds.attrs.get("cell_elevations", "")).startswith("cell elevations from the DEM"):
+        notes.append(str(ds.attrs["cell_elevations"]))
     if ds.attrs.get("warnings"):
         notes.append(str(ds.attrs["warnings"]))
     return MapView(

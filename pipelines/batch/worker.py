@@ -24,9 +24,11 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from inference.bundle import load_bundle
+from inference.bundle import load_bundle, resolve_device
 from inference.errors import BundleError
+from inference.notes import prediction_notes
 from inference.predictor import BundlePredictor, Prediction, Query
+from inference.stations import Stations
 from inference.units import TemperatureUnit, from_kelvin
 
 from .store import mark_done, write_region
@@ -82,10 +84,13 @@ class ChunkResult:
     loads: int
     elevation_source: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    device: str = ""
+    step_notes: dict[int, list[str]] = field(default_factory=dict)  # job step -> its notes
 
 
 def predictor_for(path: str, sha256: str, device: str, threads: int) -> tuple[BundlePredictor, int]:
     """This process's predictor for the bundle (loaded on first use) and its load count."""
+    device = resolve_device(device)  # "auto": this worker's GPU if it has one
     key = (path, sha256, device)
     with _CACHE_LOCK:
         # every chunk, not only at the first load: the thread count decides the floats, and
@@ -115,15 +120,16 @@ def grid_chunk(job: WorkerJob, chunk: Chunk) -> ChunkResult:
     steps = np.unique(chunk.step)
     la, lo = np.meshgrid(job.lat, job.lon, indexing="ij")
     sources: set[str] = set()
-    notes: set[str] = set()
+    step_notes: dict[int, list[str]] = {}
     for a in range(0, len(steps), job.batch_steps):
         group = steps[a : a + job.batch_steps]
+        queries = [_query(job, chunk, s, la, lo) for s in group]
         with _RUN_LOCK:
-            preds = predictor.predict_batch([_query(job, chunk, s, la, lo) for s in group])
-        for s, p in zip(group, preds, strict=True):
+            preds = predictor.predict_batch(queries)
+        for s, q, p in zip(group, queries, preds, strict=True):
             mean[s - chunk.start], variance[s - chunk.start] = _fields(p, job.units)
             sources.add(p.elevation_source)
-            notes.update(p.notes)
+            step_notes[int(s)] = _notes(predictor, job, q, p)
     write_region(job.store, chunk.start, {"tas": mean, "tas_variance": variance})
     result = ChunkResult(
         chunk.index,
@@ -133,7 +139,9 @@ def grid_chunk(job: WorkerJob, chunk: Chunk) -> ChunkResult:
         f"{os.uname().nodename}:{os.getpid()}:{threading.get_ident()}",
         loads,
         sorted(sources),
-        sorted(notes),
+        sorted({n for ns in step_notes.values() for n in ns}),
+        str(predictor.bundle.device),
+        step_notes,
     )
     mark_done(job.done_dir, chunk.index, result.__dict__)
     return result
@@ -152,6 +160,28 @@ def _query(
         station_elevation=chunk.elevation_m[a:b],
         target_elevation=job.target_elevation,
         equivariant_only=job.equivariant_only,
+    )
+
+
+def _notes(predictor: BundlePredictor, job: WorkerJob, q: Query, p: Prediction) -> list[str]:
+    """The step's notes, by the service's rule (:func:`inference.notes.prediction_notes`)."""
+    f64 = np.float64
+    elevation = (
+        np.full(np.shape(q.station_lat), np.nan)
+        if q.station_elevation is None
+        else q.station_elevation
+    )
+    stations = Stations(
+        np.asarray(q.station_lat, f64),
+        np.asarray(q.station_lon, f64),
+        np.asarray(q.station_value_k, f64),
+        np.asarray(elevation, f64),
+    )
+    given = job.target_elevation is not None and bool(np.isfinite(job.target_elevation).any())
+    t_lat, t_lon = np.asarray(q.target_lat, f64), np.asarray(q.target_lon, f64)
+    grid = (job.lat, job.lon)
+    return prediction_notes(
+        predictor.bundle, p, stations, t_lat, t_lon, grid, job.equivariant_only, given
     )
 
 

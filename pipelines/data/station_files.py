@@ -41,9 +41,10 @@ def read_table(
 ) -> StationTable:
     """Read a station file (CSV, Parquet or CF DSG netCDF, by suffix) into a table in K.
 
-    ``units`` is the units of the values where the file does not say them (CSV, Parquet:
-    the value column's name may); ``columns`` maps our keys (``time``, ``lat``, ``lon``,
-    ``value``, ``elevation``, ``id``) to the file's names.
+    ``units`` (``--value-units``) is the units of the values where the file does not say
+    them (the value column's name, ``t_degC``, or a netCDF ``units`` attribute); where the
+    file says otherwise it is an error, never a silent override. ``columns`` maps our keys
+    (``time``, ``lat``, ``lon``, ``value``, ``elevation``, ``id``) to the file's names.
     """
     p = Path(path)
     if not p.is_file():
@@ -58,6 +59,11 @@ def read_table(
         table = _long_table(_csv(p, columns), p, units, columns, "line")
     if len(table) == 0:
         raise StationError(f"{p}: no observations")
+    if units is not None and table.units is not units:
+        raise StationError(
+            f"{p}: the file gives its values in {table.units.value}, --value-units says "
+            f"{units.value}; leave --value-units out (--units sets the output's units)"
+        )
     return table
 
 
@@ -111,8 +117,10 @@ def _long_table(
             names = ", ".join(ALIASES[key])
             raise StationError(f"{p}: no {key} column (accepted names: {names}; or --columns)")
     value_col = str(found["value"])
-    unit = units or infer_units(value_col)
+    unit = infer_units(value_col) or units
     if unit is None:
-        raise StationError(f"{p}: cannot tell the units of column {value_col!r}; pass --units")
+        raise StationError(
+            f"{p}: cannot tell the units of column {value_col!r}; pass --value-units"
+        )
     record = frame.index.to_numpy(np.int64)
     return from_columns(frame, found, unit, str(p), record, record_kind)

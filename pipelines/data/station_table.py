@@ -4,8 +4,9 @@
 CF discrete-sampling-geometry netCDF: :mod:`.station_dsg`) before any row is judged: the
 rows keep their record numbers (CSV line, Parquet row, netCDF index) so that the rows a
 job skips can be named. Columns are recognised by name (:data:`ALIASES`, case-insensitive)
-or mapped explicitly (``time=obs_time,value=t_degC``); units come from ``--units``, the
-value column's name (``..._degC``, ``..._K``) or, in netCDF, its ``units`` attribute.
+or mapped explicitly (``time=obs_time,value=t_degC``); the values' units come from the
+data: the value column's name (``..._degC``, ``..._K``) or, in netCDF, its ``units``
+attribute, and only where the file says nothing from ``--value-units``.
 Judging rows is the job of the core's rules (:mod:`inference.stations`), applied by batch
 gridding (:mod:`pipelines.batch.screening`).
 """

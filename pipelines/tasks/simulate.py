@@ -7,7 +7,8 @@ varies in space, cold-air pooling in valleys (temperature on local relief), a la
 contrast (smoothed land fraction), mesoscale detail and a random offset of +-25 K (harmless
 by the model's shift equivariance). :func:`layout_weights` makes station layouts clustered
 like real networks (land, valley floors, towns). Terrain comes from the DEM files in
-``../shared/data`` (:func:`read_terrain`).
+``../shared/data``, read by the one DEM reader (:func:`read_terrain` on
+:func:`inference.dem.read_dem`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter
+
+from inference.coords import SPATIAL, rename_coords
+from inference.dem import read_dem
 
 Array = NDArray[np.float64]
 
@@ -42,21 +46,25 @@ class Terrain:
 
 
 def read_terrain(path: Path, name: str) -> Terrain:
-    ds = xr.open_dataset(path)
-    hname = "orog" if "orog" in ds else "elevation"
-    h = ds[hname].values.astype(np.float64)
-    land = (
-        ds["land_fraction"].values.astype(np.float64)
-        if "land_fraction" in ds
-        else np.isfinite(h).astype(np.float64)
-    )
+    """A DEM file as :class:`Terrain`: heights by the one DEM reader
+    (:func:`inference.dem.read_dem`: any of its height names and units, in m, on our
+    coordinate conventions; the sea, NaN there, at 0 m here) and the land fraction of a
+    ``land_fraction`` variable on the same cells, else where the DEM has heights."""
+    orog = read_dem(path)
+    h = orog.values.astype(np.float64)
+    with xr.open_dataset(path) as ds:
+        if "land_fraction" in ds:
+            frac = rename_coords(ds, keep=SPATIAL)["land_fraction"]
+            land = frac.sortby(list(SPATIAL)).interp_like(orog, method="nearest").values
+        else:
+            land = np.isfinite(h)
     h = np.where(np.isfinite(h), np.maximum(h, 0.0), 0.0)
     return Terrain(
         name,
-        ds["latitude"].values.astype(np.float64),
-        ds["longitude"].values.astype(np.float64),
+        orog["latitude"].values.astype(np.float64),
+        orog["longitude"].values.astype(np.float64),
         h,
-        land,
+        np.asarray(land, np.float64),
     )
 
 

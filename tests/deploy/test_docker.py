@@ -198,7 +198,7 @@ def test_batch_on_a_mounted_folder(image: str, tmp_path: Path) -> None:
     os.chown(work, UID, UID)
     batch = ["run", "--rm", "--network", "none", "-v", f"{work}:/work", image]
     batch += ["grid", "stations.csv", "--out", "grid.nc", "--bbox", "-3,50,1,54"]
-    batch += ["--resolution", "0.5", "--units", "degC"]
+    batch += ["--resolution", "0.5", "--value-units", "degC"]
     t0 = time.monotonic()
     out = dh.docker(*batch, timeout=600)
     dh.log(f"batch container: {time.monotonic() - t0:.0f} s")

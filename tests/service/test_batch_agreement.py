@@ -45,7 +45,8 @@ def test_a_batch_step_equals_the_service(tmp_path, shared_data, bundle_dir, sche
                model=trained, scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
     plain, dem = xr.open_dataset(tmp_path / "plain.nc"), xr.open_dataset(tmp_path / "dem.nc")
-    assert dem.cell_elevations.startswith("from ") and "not used" in plain.cell_elevations
+    assert dem.cell_elevations.startswith(f"cell elevations from the DEM ({DEM})")
+    assert "not used" in plain.cell_elevations
     assert not np.allclose(plain.tas.values, dem.tas.values)  # the DEM's heights were used
 
     step = 1

@@ -90,7 +90,7 @@ def test_bad_dem_stops_start_up(app_settings: Settings, tmp_path: Path) -> None:
 
 
 def test_a_directory_of_dems_holds_netcdf_and_geotiff(tmp_path: Path) -> None:
-    from service.dem import Dems
+    from inference.dems import Dems
     from tests.inference.test_dem import _write_geotiff
 
     write_dem(tmp_path / "coarse.nc", 40.0, 48.0, 5.0, 15.0)

@@ -3,6 +3,7 @@ options and unusable files fail with one line and leave an existing output untou
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +42,9 @@ EXPECTED = {
     "line 14": "far_from_grid",
     "line 16": "implausible_elevation",
 }
-ARGS = ["--units", "degC", "--bbox", "-6,50,1,57", "--resolution", 0.5, "--end", "2019-03-27T07:00"]
+VK = ("--value-units", "K")  # the values of the one-row files below
+ARGS = ["--value-units", "degC", "--bbox", "-6,50,1,57", "--resolution", 0.5]
+ARGS += ["--end", "2019-03-27T07:00"]
 
 
 def write(path: Path) -> Path:
@@ -81,11 +84,37 @@ def test_strict_fails_on_any_bad_row_before_any_work(tmp_path, small_bundle, sch
     assert res.stderr.startswith("equigrid grid: --strict: 8 bad rows (unparseable_time 1,")
     assert f"the first is {tmp_path / 'obs.csv'} line 4 (latitude_range)" in res.stderr
     assert out.read_bytes() == b"previous result" and not (tmp_path / "g.nc.partial").exists()
-    assert len(pd.read_csv(tmp_path / "g.nc.skipped.csv")) == 10  # the list is there to mend
+    assert len(pd.read_csv(tmp_path / "g.nc.rejected.csv")) == 10  # the list is there to mend
+    assert "g.nc.rejected.csv" in res.stderr and not (tmp_path / "g.nc.skipped.csv").exists()
     good = tmp_path / "good.csv"
     good.write_text("\n".join([HEADER, LINES[0], LINES[13]]) + "\n")  # lines 2 and 15
     res = grid(good, "--out", out, *ARGS, "--strict", model=small_bundle, scheduler=scheduler)
     assert res.exit_code == 0, res.output
+
+
+def test_a_failed_run_keeps_the_previous_output_and_its_side_file(
+    tmp_path, small_bundle, scheduler
+) -> None:
+    """The side file is published with the output: a run that fails, before or during its
+    work, replaces neither (it used to overwrite the side file before any work)."""
+    out, side = tmp_path / "g.nc", tmp_path / "g.nc.skipped.csv"
+    res = grid(write(tmp_path / "obs.csv"), "--out", out, *ARGS, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    before = (out.read_bytes(), side.read_bytes())
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join([HEADER, LINES[0], LINES[2]]) + "\n")  # one skipped row
+    strict = grid(good, "--out", out, *ARGS, "--strict", model=small_bundle, scheduler=scheduler)
+    assert strict.exit_code == 2 and (out.read_bytes(), side.read_bytes()) == before
+    (tmp_path / "g.nc.partial").mkdir()  # an interrupted run's work: this run must stop
+    busy = grid(good, "--out", out, *ARGS, model=small_bundle, scheduler=scheduler)
+    assert busy.exit_code == 2 and "--resume" in busy.stderr
+    assert (out.read_bytes(), side.read_bytes()) == before
+    shutil.rmtree(tmp_path / "g.nc.partial")
+    again = grid(good, "--out", out, *ARGS, model=small_bundle, scheduler=scheduler)
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(side)["where"].tolist() == ["line 3"]  # the new run's list, with it
+    assert xr.open_dataset(out).rows_skipped == 1
 
 
 @pytest.mark.parametrize(
@@ -93,20 +122,56 @@ def test_strict_fails_on_any_bad_row_before_any_work(tmp_path, small_bundle, sch
     [
         ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "F"], "--units"),
         ([{"lat": 51, "lon": 0, "value": 280}], [], "cannot tell the units"),
-        ([{"lat": 51, "lon": 0}], ["--units", "K"], "no value column"),
-        ([{"lat": 95, "lon": 0, "value": 280}], ["--units", "K"], "no station with valid coord"),
-        ([{"lat": 95, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "-1,50,1,52"], "bad"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "degC"], "every row is bad"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "1,50,0,55"], "west"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--resolution", "0"], "positive"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "a,b"], "four numbers"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--start", "2019"], "time column"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--columns", "lat"], "--columns"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--batch-steps", "0"], "at least"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--workers", "0"], "at least"),
+        ([{"lat": 51, "lon": 0}], [*VK], "no value column"),
+        (
+            [{"lat": 95, "lon": 0, "value": 280}],
+            [*VK],
+            "no station with valid coord",
+        ),
+        (
+            [{"lat": 95, "lon": 0, "value": 280}],
+            [*VK, "--bbox", "-1,50,1,52"],
+            "bad",
+        ),
+        ([{"lat": 51, "lon": 0, "value": 280}], ["--value-units", "degC"], "every row is bad"),
         (
             [{"lat": 51, "lon": 0, "value": 280}],
-            ["--units", "K", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
+            [*VK, "--bbox", "1,50,0,55"],
+            "west",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--resolution", "0"],
+            "positive",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--bbox", "a,b"],
+            "four numbers",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--start", "2019"],
+            "time column",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--columns", "lat"],
+            "--columns",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--batch-steps", "0"],
+            "at least",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--workers", "0"],
+            "at least",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            [*VK, "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
             "--scheduler's cluster has its own",
         ),
     ],

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
 
 from inference.bundle import load_bundle
@@ -14,6 +15,8 @@ from inference.reach import reach_deg
 from pipelines.batch.demo import demo_stations
 from pipelines.batch.output import read_output
 from pipelines.batch.plan import BBOX_MARGIN_DEG
+from pipelines.batch.views import MapVariable, map_view
+from tests.conftest import cf_compliance
 
 from .conftest import grid, sao_hours
 
@@ -51,12 +54,16 @@ def test_north_america_hours_to_cf_netcdf(tmp_path, shared_data, small_bundle, s
     assert ds.model_version == bundle.version and ds.equigrid_version
     assert ds.command.startswith(f"equigrid grid {csv} --out {out}") and "--bbox" in ds.command
     assert ds.rows_read == 3 * 1000 + ds.rows_read % 1000 and ds.bad_rows == 0
-    assert ds.rows_skipped == ds.skipped_far_from_grid > 0  # stations beyond 5 deg of the grid
+    assert ds.rows_skipped == ds.skipped_far_from_grid > 0  # beyond the model's reach of the grid
     assert int(ds.n_stations.sum()) == ds.sizes["obs"] == ds.rows_read - ds.rows_skipped
     assert "not used" in ds.cell_elevations and not bool(ds.in_domain.any())
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert "outside the model's trained domain" in res.stderr
     assert not (tmp_path / "grid.nc.partial").exists()
+    # the service's notes, per step and overall, and on the map
+    outside = "the targets lie outside every trained domain"
+    assert outside in ds.model_notes and all(outside in n for n in ds.step_notes.values)
+    assert outside in " ".join(map_view(ds, "1995-03-18T02:00", MapVariable.tas).notes)
 
 
 def test_two_workers_equal_the_default_run(tmp_path, shared_data, small_bundle, scheduler) -> None:
@@ -86,14 +93,14 @@ def test_zarr_output_holds_the_same_as_netcdf(tmp_path, shared_data, small_bundl
     assert stat.S_IMODE((tmp_path / "g.zarr" / "tas" / ".zarray").stat().st_mode) == 0o644
 
 
-def test_steps_without_stations_are_missing(tmp_path, small_bundle, scheduler) -> None:
+def test_steps_without_stations_are_missing_in_a_cf_file(tmp_path, small_bundle, scheduler) -> None:
     rows = [
         {"time": t, "lat": la, "lon": lo, "value": v}
         for t in ("2019-03-27T00:00", "2019-03-27T03:00")
         for la, lo, v in ((51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0))
     ]
     pd.DataFrame(rows).to_csv(tmp_path / "obs.csv", index=False)
-    res = grid(tmp_path / "obs.csv", "--out", tmp_path / "g.nc", "--units", "degC",
+    res = grid(tmp_path / "obs.csv", "--out", tmp_path / "g.nc", "--value-units", "degC",
                "--bbox", "-5,50,1,56", "--resolution", 0.5, "--start", "2019-03-26T23:00",
                "--end", "2019-03-27T04:00", "--freq", "1h", model=small_bundle,
                scheduler=scheduler)  # fmt: skip
@@ -103,6 +110,7 @@ def test_steps_without_stations_are_missing(tmp_path, small_bundle, scheduler) -
     missing = np.isnan(ds.tas.values).all(axis=(1, 2))
     assert list(missing) == [True, False, True, True, False, True]
     assert "4 of 6 time steps have no stations" in res.stderr and "4 of 6" in ds.warnings
+    cf_compliance(tmp_path / "g.nc")  # one encoding with the service's netCDF (CF-1.10)
 
 
 def test_no_bbox_grids_the_stations_box_plus_a_margin(tmp_path, shared_data, small_bundle,
@@ -180,9 +188,25 @@ def test_progress_bar_on_a_terminal() -> None:
 
     term = Terminal()
     p = Progress(total=10, done=4, chunks=3, stream=term)
+    assert "(starting)" in term.getvalue() and "step/s" not in term.getvalue()
     p.update(3)
+    p.update(2)
     p.close()
-    assert "7/10" in term.getvalue() and "step/s" in term.getvalue()
+    assert "9/10" in term.getvalue() and "step/s" in term.getvalue()
+
+
+def test_no_eta_before_the_first_chunk_is_done() -> None:
+    """The first chunk's time holds the cluster's start and the model's loads: no ETA from
+    it (it gave wild first estimates); the rate counts from the first chunk's end."""
+    import io
+
+    from pipelines.batch.progress import Progress
+
+    p = Progress(total=30, chunks=3, stream=io.StringIO())
+    p.update(10)
+    assert p.line().endswith("10/30 steps, ? steps/s, ETA ?")
+    p.update(10)
+    assert p.steady_rate() is not None and " steps/s, ETA 00:00:" in p.line()
 
 
 def test_readme_main_job_writes_outside_the_tracked_tree() -> None:
@@ -193,3 +217,101 @@ def test_readme_main_job_writes_outside_the_tracked_tree() -> None:
     command = next(x for x in readme.splitlines() if "equigrid grid --demo" in x)
     out = Path(command.split("--out")[1].split()[0])
     assert len(out.parts) > 1 and f"/{out.parts[0]}/" in (REPO / ".gitignore").read_text()
+
+
+def test_value_units_come_from_the_data_and_units_set_the_output(tmp_path, small_bundle,
+                                                                 scheduler) -> None:  # fmt: skip
+    """The values' units: the column's name, else --value-units (never overriding the file);
+    --units: the output's units (default: the values'). The same field either way."""
+    rows = [(51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0)]
+    frame = pd.DataFrame([{"time": "2019-03-27T06:00", "lat": la, "lon": lo, "value": v}
+                          for la, lo, v in rows])  # fmt: skip
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    frame.assign(value=frame.value + 273.15).rename(columns={"value": "temperature_k"}).to_csv(
+        tmp_path / "kelvin.csv", index=False
+    )
+    box = ["--bbox", "-5,50,1,56", "--resolution", 1]
+    runs = {
+        "a.nc": [tmp_path / "plain.csv", "--value-units", "degC"],  # output in degC
+        "b.nc": [tmp_path / "plain.csv", "--value-units", "degC", "--units", "K"],
+        "c.nc": [tmp_path / "kelvin.csv"],  # the column's name says K: output in K
+        "d.nc": [tmp_path / "kelvin.csv", "--units", "degC"],
+    }
+    out = {}
+    for name, args in runs.items():
+        res = grid(*args, *box, "--out", tmp_path / name, model=small_bundle, scheduler=scheduler)
+        assert res.exit_code == 0, res.output
+        out[name] = xr.open_dataset(tmp_path / name)
+    assert [out[n].tas.units for n in runs] == ["degC", "K", "K", "degC"]
+    assert [out[n].stations_units for n in runs] == ["degC", "degC", "K", "K"]
+    np.testing.assert_allclose(out["a.nc"].tas + 273.15, out["b.nc"].tas, atol=1e-3)
+    np.testing.assert_allclose(out["b.nc"].tas, out["c.nc"].tas, atol=1e-3)
+    np.testing.assert_allclose(out["a.nc"].tas, out["d.nc"].tas, atol=1e-3)
+    clash = grid(tmp_path / "kelvin.csv", "--value-units", "degC", *box, "--out",
+                 tmp_path / "e.nc", model=small_bundle)  # fmt: skip
+    assert clash.exit_code == 2 and "gives its values in K, --value-units says degC" in clash.stderr
+
+
+def test_default_out_beside_the_stations_and_device_auto(tmp_path, small_bundle, scheduler):
+    csv = tmp_path / "obs.csv"
+    pd.DataFrame([{"time": "2019-03-27T06:00", "lat": 52.0, "lon": -1.0, "value": 8.0}]).to_csv(
+        csv, index=False
+    )
+    args = [csv, "--value-units", "degC", "--bbox", "-3,51,1,53", "--resolution", 1]
+    res = grid(*args, "--device", "auto", model=small_bundle, scheduler=scheduler)
+    out = tmp_path / "obs.grid.nc"
+    assert res.exit_code == 0 and res.stdout.strip().endswith(f"wrote {out}"), res.output
+    assert xr.open_dataset(out).devices_used == ("cuda" if torch.cuda.is_available() else "cpu")
+    again = grid(*args, model=small_bundle, scheduler=scheduler)
+    assert again.stdout.strip().endswith(f"wrote {out} (replaced the output that was there)")
+
+
+def _tile(path: Path, lat0: float, lat1: float, lon0: float, lon1: float) -> Path:
+    lat, lon = np.arange(lat0, lat1 + 1e-9, 0.25), np.arange(lon0, lon1 + 1e-9, 0.25)
+    h = 100.0 + 50.0 * lat[:, None] + 0.0 * lon[None, :]
+    xr.Dataset(
+        {"orog": (("lat", "lon"), h.astype(np.float32), {"units": "m"})},
+        coords={"lat": lat, "lon": lon},
+    ).to_netcdf(path)
+    return path
+
+
+def test_dem_folder_of_tiles_with_partial_cover(tmp_path, small_bundle, scheduler) -> None:
+    """--dem takes a folder of tiles (the service's reader, inference.dems); cells outside
+    every tile get no elevation, and the output says how many had one."""
+    tiles = tmp_path / "dem"
+    tiles.mkdir()
+    _tile(tiles / "west.nc", 50.0, 53.0, -5.0, -2.0)
+    _tile(tiles / "east.nc", 50.0, 53.0, -2.0, 0.0)  # nothing north of 53 N
+    rows = [{"time": "2019-03-27T06:00", "lat": la, "lon": lo, "value": v}
+            for la, lo, v in ((51.5, -0.1, 9.0), (53.4, -2.2, 8.0), (55.9, -3.2, 6.0))]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "obs.csv", index=False)
+    args = [
+        tmp_path / "obs.csv",
+        "--value-units",
+        "degC",
+        "--bbox",
+        "-5,50,0,56",
+        "--resolution",
+        1,
+    ]
+    res = grid(*args, "--out", tmp_path / "g.nc", "--dem", tiles, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ds = xr.open_dataset(tmp_path / "g.nc")
+    covered = int((ds.lat <= 53).sum()) * ds.sizes["lon"]  # 4 of 7 rows of cells
+    said = f"for {covered} of {ds.sizes['lat'] * ds.sizes['lon']} targets"
+    assert (
+        ds.cell_elevations.startswith("cell elevations from the DEM (")
+        and said in ds.cell_elevations
+    )
+    assert said in res.stderr
+    plain = grid(*args, "--out", tmp_path / "p.nc", model=small_bundle, scheduler=scheduler)
+    assert plain.exit_code == 0, plain.output
+    assert not np.allclose(xr.open_dataset(tmp_path / "p.nc").tas.values, ds.tas.values)
+    none = tmp_path / "far"
+    none.mkdir()
+    _tile(none / "alps.nc", 45.0, 47.0, 9.0, 11.0)
+    res = grid(*args, "--out", tmp_path / "f.nc", "--dem", none, model=small_bundle,
+               scheduler=scheduler)  # fmt: skip
+    assert res.exit_code == 0 and "no DEM covers the targets" in res.stderr, res.output

@@ -32,7 +32,7 @@ def output(tmp_path_factory, small_bundle, scheduler):
         if not (sid == "EDI" and k == 1)  # EDI misses 01:00
     ]
     pd.DataFrame(rows).to_csv(d / "obs.csv", index=False)
-    res = grid(d / "obs.csv", "--out", d / "g.nc", "--units", "degC", "--bbox", "-5,50,1,57",
+    res = grid(d / "obs.csv", "--out", d / "g.nc", "--value-units", "degC", "--bbox", "-5,50,1,57",
                "--resolution", 0.5, "--freq", "1h", model=small_bundle,
                scheduler=scheduler)  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -80,3 +80,40 @@ def test_plot_writes_pngs(output, tmp_path) -> None:
 def test_plot_errors_are_one_line(output, tmp_path) -> None:
     res = runner.invoke(app, ["plot", str(tmp_path / "none.nc"), "--time", "2019-03-27T00:00"])
     assert res.exit_code == 2 and res.stderr.startswith("equigrid plot: output not found")
+    other = tmp_path / "other.nc"  # a CF file that is not a batch output
+    xr.Dataset({"t2m": (("lat", "lon"), np.zeros((2, 2)))}).to_netcdf(other)
+    res = runner.invoke(app, ["plot", str(other), "--time", "2019-03-27T00:00"])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1, res.output
+    assert "is not an equigrid grid output (no tas, tas_variance" in res.stderr
+    (tmp_path / "text.nc").write_text("time,lat\n")
+    res = runner.invoke(app, ["plot", str(tmp_path / "text.nc")])
+    assert res.exit_code == 2 and "cannot read as netCDF or Zarr" in res.stderr, res.output
+    res = runner.invoke(app, ["plot", str(output), "--station", "MAN", "--time", "2019-03-28"])
+    assert res.exit_code == 2 and "not a step of the output" in res.stderr
+
+
+def test_plot_default_out_beside_the_output_and_says_when_it_replaces(output, tmp_path) -> None:
+    local = tmp_path / "g.nc"
+    local.write_bytes(output.read_bytes())
+    args = ["plot", str(local), "--time", "2019-03-27T03:00"]
+    res = runner.invoke(app, args)
+    png = tmp_path / "g.tas.20190327T0300.png"
+    assert res.exit_code == 0 and res.stdout.strip() == f"wrote {png}", res.output
+    res = runner.invoke(app, args)
+    assert res.stdout.strip() == f"wrote {png} (replaced the file that was there)"
+    res = runner.invoke(app, ["plot", str(local), "--station", "MAN", "--time", "2019-03-27T01:00"])
+    assert res.exit_code == 0 and (tmp_path / "g.station-MAN.png").exists(), res.output
+
+
+def test_std_map_shows_the_observed_values_at_the_stations(output, tmp_path, monkeypatch) -> None:
+    """The stations on a ``--var tas_std`` map keep their observed values (on the mean's
+    panel); they were drawn as NaN, so they vanished."""
+    import cli.plot
+
+    drawn = []
+    monkeypatch.setattr(cli.plot, "render_map", lambda m: drawn.append(m) or b"png")
+    res = runner.invoke(app, ["plot", str(output), "--time", "2019-03-27T03:00", "--var",
+                              "tas_std", "--out", str(tmp_path / "s.png")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (m,) = drawn
+    assert m.std is not None and sorted(m.stations.value) == [7.0, 9.0, 11.0]
