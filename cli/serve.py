@@ -83,8 +83,8 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
+    from inference.dems import Dems
     from service.app import create_app
-    from service.dem import Dems
     from service.memory import trim
     from service.middleware import configure_logging
 

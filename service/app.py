@@ -24,12 +24,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from inference.bundle import Bundle, load_bundle
+from inference.dems import Dems
 from inference.geography import world
 from inference.predictor import BundlePredictor, Prediction, Query
 
 from . import errors, openapi
 from .batching import BatchMetrics, Scheduler
-from .dem import Dems
 from .memory import limit_arenas
 from .middleware import RequestContext, RequestIdFilter, configure_logging
 from .routers import grid, health, model, points

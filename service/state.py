@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from inference.bundle import Bundle
+from inference.dems import Dems
 from inference.predictor import BundlePredictor
 
 from .batching import BatchMetrics, Scheduler
-from .dem import Dems
 from .errors import NotReady
 from .settings import Settings
 
