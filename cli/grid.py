@@ -104,6 +104,7 @@ def grid(
     if batch_steps < 1:
         raise ConfigError("--batch-steps must be at least 1")
     check_options(scheduler, workers)
+    box = _bbox(bbox)  # bad option values fail before any work
     bundle = load_bundle(model)  # on the client: metadata and domain; workers load their own
     if demo:
         table = demo_stations(bundle)
@@ -115,7 +116,7 @@ def grid(
         out=out,
         resolution=resolution,
         fmt=output_format(out, output_type),
-        bbox=_bbox(bbox),
+        bbox=box,
         units=units,
         start=start,
         end=end,

@@ -35,22 +35,28 @@ class LogLevel(StrEnum):
 
 
 def int_range(text: str) -> tuple[int, int]:
-    """``"1-21"`` -> (1, 21); ``"5"`` -> (5, 5)."""
-    lo, _, hi = text.strip().partition("-")
-    return int(lo), int(hi or lo)
+    """``"1-21"`` -> (1, 21); ``"5"`` -> (5, 5); ``"1-"`` is an error, not (1, 1)."""
+    lo, sep, hi = text.strip().partition("-")
+    return int(lo), int(hi if sep else lo)
 
 
 def comma_list(
     text: str, option: str, item: Callable[[str], T], count: int | None = None, what: str = ""
 ) -> list[T]:
-    """Parse the comma-separated ``text`` of ``option``; ``count`` items if given."""
+    """Parse the comma-separated ``text`` of ``option``; ``count`` items if given.
+
+    An empty item (``"1,,3"``, a trailing comma) is an error: dropping it would silently
+    shift the meaning of the items after it (``--split 1-21,,25-31``)."""
     parts = [p.strip() for p in text.split(",")]
     kind = what or getattr(item, "__name__", "value")
     if count is not None and len(parts) != count:
         n = _WORDS.get(count, str(count))
         raise ConfigError(f"{option} {text!r}: give {n} {kind}s, comma-separated")
+    if not all(parts):
+        i = parts.index("") + 1
+        raise ConfigError(f"{option} {text!r}: item {i} is empty; give comma-separated {kind}s")
     try:
-        return [item(p) for p in parts if p]
+        return [item(p) for p in parts]
     except ValueError:
         raise ConfigError(f"{option} {text!r}: give comma-separated {kind}s") from None
 
