@@ -3,8 +3,8 @@
 :class:`TargetGrid` is the one target-grid type of batch gridding, the API and CF output.
 :func:`check_bbox` and :func:`check_axes` are the rules of a grid specification, used by
 the constructors here and by the API schema before anything is allocated;
-:func:`bbox_counts` sizes a bbox grid without overflow; :func:`parse_bbox` reads the
-``W,S,E,N`` text of the command line.
+:func:`bbox_counts` sizes a bbox grid without overflow (the command line's ``W,S,E,N``
+text is read by :mod:`cli.options`).
 """
 
 from __future__ import annotations
@@ -59,18 +59,6 @@ def check_axes(lat: Sequence[float], lon: Sequence[float]) -> None:
             raise GridError(f"grid.{name} must be strictly increasing")
     if (np.abs(np.asarray(lat, dtype=np.float64)) > 90).any():
         raise GridError("grid.lat must lie in [-90, 90]")
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``"W,S,E,N"`` (degrees) -> four floats."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise GridError("--bbox needs four numbers W,S,E,N")
-    try:
-        west, south, east, north = (float(v) for v in parts)
-    except ValueError:
-        raise GridError(f"--bbox {text!r} is not four numbers") from None
-    return west, south, east, north
 
 
 @dataclass(frozen=True)
