@@ -43,3 +43,17 @@ def test_the_wheel_ships_the_bundle_not_training_state(tmp_path: Path) -> None:
     assert "service/static/swagger-ui-bundle.js" in data
     assert "inference/data/countries-10m.json.gz" in data
     assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == set(PACKAGES)
+
+
+def test_every_dependency_has_a_lower_and_an_upper_bound() -> None:
+    """A new major release must not reach users untested (pytest 9 broke schemathesis once)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    deps = [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]
+    unbounded = [
+        d for d in deps if not {">=", "<"} <= {s.operator for s in Requirement(d).specifier}
+    ]
+    assert not unbounded, unbounded
