@@ -52,7 +52,8 @@ def test_every_dependency_has_a_lower_and_an_upper_bound() -> None:
     from packaging.requirements import Requirement
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    deps = [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]
+    extras = project["optional-dependencies"].values()
+    deps = [*project["dependencies"], *(d for extra in extras for d in extra)]
     unbounded = [
         d for d in deps if not {">=", "<"} <= {s.operator for s in Requirement(d).specifier}
     ]
