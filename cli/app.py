@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from . import evaluate, grid, ingest, models, plot, serve, train
+from . import evaluate, grid, ingest, model_info, models, plot, serve, train
 from .errors import OneLineErrors
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ app.command("grid")(grid.grid)
 app.command("plot")(plot.plot)
 app.command("serve")(serve.serve)
 app.command("models")(models.list_models)
+app.command("model-info")(model_info.model_info)
 
 
 def main() -> None:

@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     max_cost_gmac: float = Field(
         default=200.0,
         gt=0,
-        description="most estimated model work per request, in 1e9 multiply-adds (a 200 x 200 "
-        "grid over the UK with 1,000 stations is ~1.5)",
+        description="most estimated model work per request, in 1e9 multiply-adds (each "
+        "response's cost_gmac says what its request cost)",
     )
     small_cost_gmac: float = Field(
         default=5.0,
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     precision: Precision = Field(
         default=Precision.tf32,
         description="CUDA only: tf32 matmuls/convolutions (Ampere+), or bf16 autocast of the "
-        "model (faster, ~1e-2 K differences); CPU always computes in fp32",
+        "model (faster, not bit-equal to fp32); CPU always computes in fp32",
     )
     log_level: LogLevel = LogLevel.info
 
