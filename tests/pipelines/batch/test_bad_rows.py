@@ -102,8 +102,16 @@ def test_strict_fails_on_any_bad_row_before_any_work(tmp_path, small_bundle, sch
         ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--bbox", "a,b"], "four numbers"),
         ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--start", "2019"], "time column"),
         ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--columns", "lat"], "--columns"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--batch-steps", "0"], "at least"),
-        ([{"lat": 51, "lon": 0, "value": 280}], ["--units", "K", "--workers", "0"], "at least"),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            ["--units", "K", "--batch-steps", "0"],
+            "greater than or equal to 1",
+        ),
+        (
+            [{"lat": 51, "lon": 0, "value": 280}],
+            ["--units", "K", "--workers", "0"],
+            "greater than or equal to 1",
+        ),
         (
             [{"lat": 51, "lon": 0, "value": 280}],
             ["--units", "K", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
