@@ -214,3 +214,16 @@ def test_the_experiments_fail_in_the_same_format(tmp_path: Path) -> None:
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("python3 -m experiments era5: ") and "file not found" in last
     assert "Traceback" not in done.stderr
+
+
+def test_worker_processes_rebuild_the_same_typed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --workers N`` hands its settings to the workers as EQUIGRID_* variables: the
+    enums travel as their values and come back as the same members."""
+    from cli.serve import _env_for_workers
+
+    given = Settings.load(precision="bf16", log_level="debug", device="cpu", max_stations=7)
+    env = _env_for_workers(given)
+    assert env["EQUIGRID_PRECISION"] == "bf16" and env["EQUIGRID_LOG_LEVEL"] == "debug"
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert Settings.load() == given
