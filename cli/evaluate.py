@@ -18,7 +18,7 @@ from pipelines.evaluate.run import era5_field
 from pipelines.evaluate.run import evaluate as run_evaluation
 from pipelines.tasks.field import load_split
 
-from .options import Split, integers
+from .options import Split, count_option, integers
 
 
 def evaluate(
@@ -28,21 +28,17 @@ def evaluate(
     era5: Annotated[Path | None, typer.Option(help="instead of --store: any ERA5 t2m file")] = None,
     orography: Annotated[Path | None, typer.Option(help="with --era5: orography file")] = None,
     stations: Annotated[str, typer.Option(help="station counts N")] = "20,100,400",
-    hours: Annotated[int, typer.Option(help="tasks (hours) per N")] = 64,
+    hours: Annotated[int, count_option("tasks (hours) per N")] = 64,
     seed: Annotated[int, typer.Option()] = 2024,
     out: Annotated[Path | None, typer.Option(help="write the results as JSON")] = None,
     markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False,
     kriging: Annotated[bool, typer.Option(help="also score kriging with external drift")] = True,
     plot: Annotated[Path | None, typer.Option(help="directory for maps of one task per N")] = None,
-    threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
+    threads: Annotated[int | None, count_option("torch CPU threads")] = None,
 ) -> None:
     """Score a model bundle on a store split against its equivariant part and kriging."""
-    if threads is not None and threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {threads}")
     if threads:
         torch.set_num_threads(threads)
-    if hours < 1:
-        raise ConfigError(f"--hours must be at least 1, got {hours}")
     ns = integers(stations, "--stations")
     if not ns or min(ns) < 1:
         raise ConfigError("--stations needs at least one positive count")

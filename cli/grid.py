@@ -28,7 +28,14 @@ from pipelines.batch.output import OutputFormat, output_format
 from pipelines.batch.prepare import GridOptions, prepare_job
 from pipelines.data.station_files import read_table
 
-from .options import command_line, key_values, numbers
+from .options import (
+    command_line,
+    count_option,
+    device_option,
+    frequency_option,
+    key_values,
+    numbers,
+)
 
 
 def grid(
@@ -70,8 +77,8 @@ def grid(
     end: Annotated[str | None, typer.Option(help="last time step (ISO 8601, UTC)")] = None,
     freq: Annotated[
         str | None,
-        typer.Option(
-            help="time step (pandas frequency, e.g. 1h, 3h, 1D; default 1h with "
+        frequency_option(
+            "time step (pandas frequency, e.g. 1h, 3h, 1D; default 1h with "
             "--start/--end; default without them: the stations' own times)"
         ),
     ] = None,
@@ -97,10 +104,10 @@ def grid(
         typer.Option(help="address of an existing dask scheduler, e.g. tcp://scheduler:8786"),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="workers of the local cluster (default: one per core)")
+        int | None, count_option("workers of the local cluster (default: one per core)")
     ] = None,
-    chunk_steps: Annotated[int, typer.Option(help="time steps per task (and Zarr chunk)")] = 24,
-    batch_steps: Annotated[int, typer.Option(help="time steps per model forward pass")] = 8,
+    chunk_steps: Annotated[int, count_option("time steps per task (and Zarr chunk)")] = 24,
+    batch_steps: Annotated[int, count_option("time steps per model forward pass")] = 8,
     resume: Annotated[
         bool, typer.Option(help="continue an interrupted job from its completed chunks")
     ] = False,
@@ -111,17 +118,14 @@ def grid(
     demo: Annotated[
         bool, typer.Option(help="grid synthetic stations (no input file needed)")
     ] = False,
-    device: Annotated[
-        str, typer.Option(help="auto (a worker's GPU where it has one), cpu or cuda")
-    ] = "cpu",
+    device: Annotated[str, device_option("on the workers", require=False)] = "cpu",
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Grid a station record (every time step) into CF netCDF or Zarr: mean and variance."""
     if (stations is None) == (not demo):
         raise ConfigError("give a station file or --demo (not both)")
-    if batch_steps < 1:
-        raise ConfigError("--batch-steps must be at least 1")
     check_options(scheduler, workers)
+    box = _bbox(bbox)  # bad option values fail before any work
     bundle = load_bundle(model)  # on the client: metadata and domain; workers load their own
     if demo:
         table = demo_stations(bundle)
@@ -135,7 +139,7 @@ def grid(
         out=out,
         resolution=resolution,
         fmt=output_format(out, output_type),
-        bbox=_bbox(bbox),
+        bbox=box,
         units=units,
         start=start,
         end=end,

@@ -8,27 +8,17 @@ on stderr and exit status 2.
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from inference.bundle import load_bundle
-from inference.errors import ConfigError
-from service.settings import Settings
+from service.settings import LogLevel, Precision, Settings
 
-from .options import LogLevel
+from .options import device_parser
 
 WORKER_HEALTHCHECK_S = 120
-
-
-class Precision(StrEnum):
-    """Arithmetic on CUDA devices (CPU computes in fp32)."""
-
-    fp32 = "fp32"
-    tf32 = "tf32"
-    bf16 = "bf16"
 
 
 def _env_for_workers(settings: Settings) -> dict[str, str]:
@@ -46,8 +36,15 @@ def _opt(name: str, what: str = "", **kw: Any) -> Any:
     """A flag for the setting ``name``: its help says what it is, its default (from
     :class:`service.settings.Settings`, the one place defaults live) and its variable."""
     field = Settings.model_fields[name]
+    for bound in field.metadata:  # the flag's range is the setting's (the one place it lives;
+        # an open bound, gt, is checked by Settings.load)
+        if getattr(bound, "ge", None) is not None:
+            kw.setdefault("min", bound.ge)
+        if getattr(bound, "le", None) is not None:
+            kw.setdefault("max", bound.le)
     default = field.default
     shown = {None: "none"}.get(default, str(default)) if not isinstance(default, Path) else default
+    shown = getattr(default, "value", shown)
     if name == "model":
         shown = "the shipped model"
     elif name == "batch_max_size":
@@ -61,7 +58,10 @@ def serve(
     model: Annotated[Path | None, _opt("model", "model bundle directory")] = None,
     host: Annotated[str | None, _opt("host", "address to listen on")] = None,
     port: Annotated[int | None, _opt("port", "port to listen on")] = None,
-    device: Annotated[str | None, _opt("device", "auto, cpu, cuda, cuda:N")] = None,
+    device: Annotated[
+        str | None,
+        _opt("device", "auto, cpu, cuda, cuda:N", metavar="DEVICE", parser=device_parser()),
+    ] = None,
     dem: Annotated[
         Path | None, _opt("dem", "DEM file or directory (CF netCDF, GeoTIFF) for cell elevations")
     ] = None,
@@ -81,32 +81,26 @@ def serve(
 ) -> None:
     """Serve station-to-grid temperature predictions over HTTP (settings: EQUIGRID_*)."""
     import uvicorn
-    from pydantic import ValidationError
 
     from inference.dems import Dems
     from service.app import create_app
     from service.memory import trim
     from service.middleware import configure_logging
 
-    flags: dict[str, Any] = {
-        "model": model,
-        "host": host,
-        "port": port,
-        "device": device,
-        "dem": dem,
-        "workers": workers,
-        "batch_max_size": batch_max_size,
-        "batch_wait_ms": batch_wait_ms,
-        "max_cost_gmac": max_cost_gmac,
-        "request_timeout_s": request_timeout_s,
-        "precision": None if precision is None else precision.value,
-        "log_level": None if log_level is None else log_level.value,
-    }
-    try:
-        settings = Settings(**{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise ConfigError(f"bad setting {first['loc']}: {first['msg']}") from None
+    settings = Settings.load(  # a bad flag or EQUIGRID_* value: one line, exit 2
+        model=model,
+        host=host,
+        port=port,
+        device=device,
+        dem=dem,
+        workers=workers,
+        batch_max_size=batch_max_size,
+        batch_wait_ms=batch_wait_ms,
+        max_cost_gmac=max_cost_gmac,
+        request_timeout_s=request_timeout_s,
+        precision=precision,
+        log_level=log_level,
+    )
     load_bundle(settings.model, settings.torch_device)  # a bad bundle fails before serving
     Dems.load(settings.dem)  # and so does a bad DEM
     trim()  # the checked bundle is gone; with several workers this process only supervises

@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 
 from inference.errors import ConfigError
 from pipelines.train.config import load_run_config
 from pipelines.train.run import run_training
 from pipelines.train.world import run_world_training
+
+from .options import count_option, device_option
 
 
 def train(
@@ -41,8 +42,8 @@ def train(
     run_dir: Annotated[
         Path | None, typer.Option(help="resumable state (default <out>.run)")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="torch CPU threads")] = None,
+    device: Annotated[str, device_option("where to train")] = "auto",
+    threads: Annotated[int | None, count_option("torch CPU threads")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train a model on a store, or the world model on the shared data, into a bundle."""
@@ -52,10 +53,6 @@ def train(
         raise ConfigError(f"--data {data}: not a directory")
     overrides = list(set_ or []) + ([f"train.threads={threads}"] if threads is not None else [])
     cfg = load_run_config(config, overrides)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda but no CUDA device is available")
     try:
         if data is not None:
             result, nll = run_world_training(
@@ -75,7 +72,10 @@ def train(
             progress=progress,
         )
     except KeyboardInterrupt:
-        typer.echo("interrupted: state saved; rerun the same command to continue", err=True)
+        # the same prefix as every other line of the command line's (cli/errors.py)
+        typer.echo(
+            "equigrid train: interrupted; state saved, rerun the command to continue", err=True
+        )
         raise typer.Exit(130) from None
     typer.echo(
         f"wrote {out}: {result.steps} steps, best validation NLL "

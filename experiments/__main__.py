@@ -8,11 +8,21 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import OneLineErrors
+
 from .config import DEFAULT_DATA, DEFAULT_DOC, DEFAULT_RESULTS, DEFAULT_RUNS, DEFAULT_STORES
 from .drivers import EXPERIMENTS, run_experiment
 from .results import render
 
+
+class _Errors(OneLineErrors):
+    """The command line's one error (and warning) format, under this program's name."""
+
+    program = "python3 -m experiments"
+
+
 app = typer.Typer(
+    cls=_Errors,
     help="The paper-reproduction experiments (see docs/results.md).",
     no_args_is_help=True,
     add_completion=False,

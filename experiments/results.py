@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from inference.errors import ConfigError
 from inference.files import write_text
 
 START, END = "<!-- science:start -->", "<!-- science:end -->"
@@ -122,6 +123,8 @@ def section(doc: dict[str, dict[str, dict[str, Any]]], notes: str = "") -> str:
 def render(results: Path, doc_path: Path, notes_path: Path | None = None) -> None:
     """Rewrite the science section of ``doc_path`` from ``results`` (and the hand-written
     discussion in ``notes_path``, default ``docs/science_notes.md`` beside ``doc_path``)."""
+    if not results.is_file():  # rendering nothing would empty the section of doc_path
+        raise ConfigError(f"{results}: no results to render (python3 -m experiments NAME)")
     notes_path = notes_path or doc_path.parent / "science_notes.md"
     notes = notes_path.read_text() if notes_path.is_file() else ""
     new = section(load(results), notes)

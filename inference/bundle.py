@@ -191,13 +191,6 @@ def validate_metadata(meta: dict[str, Any], model: nn.Module) -> None:
         raise BundleError(f"bad domain box {dom!r}")
 
 
-def resolve_device(name: str) -> str:
-    """``auto`` -> ``cuda`` where this process sees a GPU, else ``cpu``; others unchanged."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
 def load_bundle(directory: str | Path | None = None, device: str | torch.device = "cpu") -> Bundle:
     """Load and validate a bundle (the shipped default when ``directory`` is None)."""
     d = Path(directory) if directory is not None else DEFAULT_BUNDLE

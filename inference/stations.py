@@ -34,7 +34,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .coords import lat_ok, lon_ok, wrap_longitude
+from .coords import LAT_RANGE, LON_RANGE, lat_ok, lon_ok, wrap_longitude
 from .errors import StationError
 from .units import TemperatureUnit, from_kelvin, plausible_range
 
@@ -108,13 +108,24 @@ def validate_stations(
     return _merge_duplicates(la, lo, val, elev, time, label)
 
 
+def _span(bounds: tuple[float, float], sep: str = ", ") -> str:
+    return f"{bounds[0]:g}{sep}{bounds[1]:g}"
+
+
 # code -> (name, what the validator says); 0 means the row is fine. Checked in this order.
+# The bounds in the messages are the constants the checks use.
 PROBLEMS: dict[int, tuple[str, str]] = {
     1: ("non_finite", "has a non-finite lat, lon or value"),
-    2: ("latitude_range", "latitude lies outside [-90, 90]"),
-    3: ("longitude_range", "longitude lies outside [-180, 360]"),
-    4: ("implausible_value", "value is outside the plausible range (-90..60 degC)"),
-    5: ("implausible_elevation", "elevation is outside -500..9000 m (a no-data code?)"),
+    2: ("latitude_range", f"latitude lies outside [{_span(LAT_RANGE)}]"),
+    3: ("longitude_range", f"longitude lies outside [{_span(LON_RANGE)}]"),
+    4: (
+        "implausible_value",
+        f"value is outside the plausible range ({_span(plausible_range('degC'), '..')} degC)",
+    ),
+    5: (
+        "implausible_elevation",
+        f"elevation is outside {_span(ELEVATION_RANGE_M, '..')} m (a no-data code?)",
+    ),
 }
 
 

@@ -3,8 +3,8 @@
 :class:`TargetGrid` is the one target-grid type of batch gridding, the API and CF output.
 :func:`check_bbox` and :func:`check_axes` are the rules of a grid specification, used by
 the constructors here and by the API schema before anything is allocated;
-:func:`bbox_counts` sizes a bbox grid without overflow; :func:`parse_bbox` reads the
-``W,S,E,N`` text of the command line.
+:func:`bbox_counts` sizes a bbox grid without overflow (the command line's ``W,S,E,N``
+text is read by :mod:`cli.options`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .coords import LAT_RANGE, lat_ok
 from .errors import GridError
 
 MAX_LON_SPAN = 360.0
@@ -41,10 +42,10 @@ def check_bbox(west: float, south: float, east: float, north: float, resolution:
         raise GridError(f"bbox west ({west}) must be less than east ({east})")
     if south >= north:
         raise GridError(f"bbox south ({south}) must be less than north ({north})")
-    if south < -90 or north > 90:
-        raise GridError("bbox latitudes must lie in [-90, 90]")
+    if not lat_ok([south, north]).all():
+        raise GridError(f"bbox latitudes must lie in [{LAT_RANGE[0]:g}, {LAT_RANGE[1]:g}]")
     if east - west > MAX_LON_SPAN:
-        raise GridError("bbox spans more than 360 degrees of longitude")
+        raise GridError(f"bbox spans more than {MAX_LON_SPAN:g} degrees of longitude")
 
 
 def check_axes(lat: Sequence[float], lon: Sequence[float]) -> None:
@@ -57,20 +58,8 @@ def check_axes(lat: Sequence[float], lon: Sequence[float]) -> None:
             raise GridError(f"grid.{name} must be finite")
         if any(b <= x for x, b in itertools.pairwise(a.tolist())):
             raise GridError(f"grid.{name} must be strictly increasing")
-    if (np.abs(np.asarray(lat, dtype=np.float64)) > 90).any():
-        raise GridError("grid.lat must lie in [-90, 90]")
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``"W,S,E,N"`` (degrees) -> four floats."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise GridError("--bbox needs four numbers W,S,E,N")
-    try:
-        west, south, east, north = (float(v) for v in parts)
-    except ValueError:
-        raise GridError(f"--bbox {text!r} is not four numbers") from None
-    return west, south, east, north
+    if not lat_ok(lat).all():
+        raise GridError(f"grid.lat must lie in [{LAT_RANGE[0]:g}, {LAT_RANGE[1]:g}]")
 
 
 @dataclass(frozen=True)

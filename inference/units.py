@@ -119,8 +119,3 @@ def canonical_units(units: object) -> str | None:
             if mine is not None and given == mine:
                 return ours
     return None
-
-
-def is_udunits(text: str) -> bool:
-    """Whether UDUNITS reads ``text`` as a unit (the CF conventions' test)."""
-    return _udunits(text) is not None

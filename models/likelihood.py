@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch.distributions import Normal
 from torch.nn import functional as F
@@ -44,8 +43,3 @@ def gaussian_nll(dist: Normal, y: Tensor, mask: Tensor | None = None) -> Tensor:
         return -lp.mean()
     m = mask.to(lp.dtype)
     return -(lp * m).sum() / m.sum().clamp_min(1.0)
-
-
-def normal_from_moments(mean: Tensor, var: Tensor) -> Normal:
-    """A ``Normal`` from mean and variance tensors of equal shape."""
-    return Normal(mean, torch.sqrt(var))

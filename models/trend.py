@@ -21,8 +21,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-FEATURES = ("intercept", "elevation", "latitude", "longitude")
-
 
 @dataclass(frozen=True)
 class TrendFit:

@@ -36,7 +36,6 @@ from .errors import DeadlineExceeded, Overloaded
 from .memory import trim
 
 PredictBatch = Callable[[Sequence[Query]], list[Prediction]]
-LANES = ("fast", "slow")
 
 
 @dataclass

@@ -40,15 +40,3 @@ def trim() -> bool:
     """Return free heap memory to the OS; True if glibc did release some."""
     lib = _libc()
     return bool(lib.malloc_trim(0)) if lib is not None else False
-
-
-def rss_bytes() -> int:
-    """This process's resident set size (Linux), 0 where unknown."""
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-    import os
-
-    return pages * os.sysconf("SC_PAGE_SIZE")

@@ -250,6 +250,11 @@ class ModelDescription(BaseModel):
     )
     training: dict[str, Any] = Field(description="training provenance, incl. the data window")
     metrics: dict[str, Any] = Field(description="test metrics recorded with the bundle")
+    reach_deg: float | None = Field(
+        default=None,
+        description="how far (deg of latitude and longitude) a station informs a target: the "
+        "far-station notes' rule (inference/reach.py; also `equigrid model-info`)",
+    )
 
 
 class Liveness(BaseModel):

@@ -1,17 +1,41 @@
 """Service settings: one class, read from ``EQUIGRID_*`` environment variables or flags.
 
 Nothing reads the environment at import time; :class:`Settings` does when instantiated.
+Closed sets of values are enums (:class:`LogLevel`, :class:`Precision`; the device names of
+:mod:`inference.device`); :meth:`Settings.load` turns a bad value into one
+:class:`inference.errors.ConfigError` line naming the variable (or flag) and what it allows.
 """
 
 from __future__ import annotations
 
 import os
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
-import torch
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from inference.device import DEVICE_NAMES, check_device, resolve_device
+from inference.errors import ConfigError, EquigridError
+
+
+class LogLevel(StrEnum):
+    """The service's log level."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
+class Precision(StrEnum):
+    """Arithmetic on CUDA devices (CPU computes in fp32)."""
+
+    fp32 = "fp32"
+    tf32 = "tf32"
+    bf16 = "bf16"
 
 
 class Settings(BaseSettings):
@@ -43,8 +67,8 @@ class Settings(BaseSettings):
     max_cost_gmac: float = Field(
         default=200.0,
         gt=0,
-        description="most estimated model work per request, in 1e9 multiply-adds (a 200 x 200 "
-        "grid over the UK with 1,000 stations is ~1.5)",
+        description="most estimated model work per request, in 1e9 multiply-adds (each "
+        "response's cost_gmac says what its request cost)",
     )
     small_cost_gmac: float = Field(
         default=5.0,
@@ -65,12 +89,12 @@ class Settings(BaseSettings):
         default=None, ge=1, description="requests per model call; None: 8 on CUDA, 1 on CPU"
     )
     batch_wait_ms: float = Field(default=2.0, ge=0, description="how long a batch waits to fill")
-    precision: Literal["fp32", "tf32", "bf16"] = Field(
-        default="tf32",
+    precision: Precision = Field(
+        default=Precision.tf32,
         description="CUDA only: tf32 matmuls/convolutions (Ampere+), or bf16 autocast of the "
-        "model (faster, ~1e-2 K differences); CPU always computes in fp32",
+        "model (faster, not bit-equal to fp32); CPU always computes in fp32",
     )
-    log_level: str = "info"
+    log_level: LogLevel = LogLevel.info
 
     @field_validator("model", "dem", mode="before")
     @classmethod
@@ -78,6 +102,30 @@ class Settings(BaseSettings):
         """``EQUIGRID_MODEL=`` (empty, e.g. from a compose file) means unset, not the current
         directory."""
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("precision", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, v: object) -> object:
+        """``EQUIGRID_LOG_LEVEL=INFO`` is ``info``."""
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        try:
+            return check_device(v)
+        except EquigridError as e:
+            raise ValueError(str(e)) from None
+
+    @classmethod
+    def load(cls, **flags: Any) -> Settings:
+        """The settings: ``flags`` (None: not given) over ``EQUIGRID_*`` variables over the
+        defaults; a bad value is one :class:`ConfigError` line naming its flag or variable."""
+        given = {k: v for k, v in flags.items() if v is not None}
+        try:
+            return cls(**given)
+        except ValidationError as e:
+            raise ConfigError(_problem(e, set(given))) from None
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -88,9 +136,9 @@ class Settings(BaseSettings):
 
     @property
     def torch_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
+        """The device to load the model on (``auto`` resolved; a CUDA device this machine
+        lacks is a :class:`ConfigError`)."""
+        return resolve_device(self.device)
 
     @property
     def batch_size(self) -> int:
@@ -105,3 +153,19 @@ class Settings(BaseSettings):
             return self.torch_threads
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         return max(1, (cpus or 1) // self.workers)
+
+
+def _problem(e: ValidationError, flags: set[str]) -> str:
+    """The first problem of ``e`` as one line: the flag or variable, its value, what it allows."""
+    first = e.errors(include_url=False)[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    where = f"--{name.replace('_', '-')} " if name in flags else f"EQUIGRID_{name.upper()}="
+    field = Settings.model_fields.get(name)
+    kind = field.annotation if field is not None else None
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        allowed = f"use one of {', '.join(str(m.value) for m in kind)}"
+    elif name == "device":
+        allowed = f"use one of {DEVICE_NAMES}"
+    else:
+        allowed = " ".join(str(first["msg"]).split()).removeprefix("Value error, ")
+    return f"{where}{first.get('input', '')}: {allowed}"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from inference.bundle import resolve_device
+from inference.device import resolve_device
 from inference.errors import ConfigError, EquigridError, JobError, one_line
 
 from .worker import Chunk, ChunkResult, WorkerJob, grid_chunk

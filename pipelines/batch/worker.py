@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from inference.bundle import load_bundle, resolve_device
+from inference.bundle import load_bundle
+from inference.device import resolve_device
 from inference.errors import BundleError
 from inference.notes import prediction_notes
 from inference.predictor import BundlePredictor, Prediction, Query

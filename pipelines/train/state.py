@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,10 +142,11 @@ class StateDir:
             except Exception as e:  # any corruption: JSON, safetensors, shapes, fields
                 errors.append(f"{path.name}: {one_line(e)}")
                 if path == self.json:
-                    print(
-                        f"warning: newest training state unreadable ({one_line(e)}); "
+                    warnings.warn(  # the command line prints it as its other warnings
+                        f"newest training state unreadable ({one_line(e)}); "
                         "trying the previous snapshot",
-                        file=sys.stderr,
+                        UserWarning,
+                        stacklevel=2,
                     )
         raise TrainingStateError(
             f"{self.root}: no readable training state ({'; '.join(errors) or 'none found'}); "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from inference.reach import reach_deg
+
 from ..errors import ERROR_RESPONSES
 from ..schemas import ModelDescription
 from ..state import Ready, get_ready
@@ -24,4 +26,5 @@ def describe(ready: Ready = Depends(get_ready)) -> ModelDescription:
         domain=b.domain,
         training=dict(meta.get("training") or {}),
         metrics=dict(meta.get("metrics") or {}),
+        reach_deg=None if (reach := reach_deg(b)) is None else round(reach, 2),
     )

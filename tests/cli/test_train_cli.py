@@ -261,4 +261,9 @@ def test_bad_evaluation_input(
 
 def test_zero_threads_is_refused(store: Path, tmp_path: Path) -> None:
     code, _, err = invoke("train", "--store", store, "--out", tmp_path / "b", "--threads", "0")
-    assert code == 2 and "train.threads" in err
+    assert code == 2 and "Invalid value for '--threads'" in err  # the option, before any work
+    code, _, err = invoke(
+        "train", "--store", store, "--out", tmp_path / "b", "--set", "train.threads=0"
+    )
+    assert code == 2 and "train.threads" in err  # the run configuration's own check
+    assert not (tmp_path / "b").exists() and not (tmp_path / "b.run").exists()

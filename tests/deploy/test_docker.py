@@ -184,9 +184,9 @@ def test_healthcheck_turns_healthy(served: Served) -> None:
     assert health == "healthy"
 
 
-def test_batch_on_a_mounted_folder(image: str, tmp_path: Path) -> None:
-    """The grid command on a station file in a mounted folder, in a container without any
-    network; the output belongs to the image's user and reads back."""
+def _station_folder(tmp_path: Path) -> Path:
+    """A folder with a small station file (two hours, five UK stations), owned by the
+    image's user."""
     work = tmp_path / "work"
     work.mkdir()
     rng = np.random.default_rng(0)
@@ -196,14 +196,14 @@ def test_batch_on_a_mounted_folder(image: str, tmp_path: Path) -> None:
             rows.append({"time": hour, "lat": lat, "lon": lon, "value": 8 + rng.normal()})
     pd.DataFrame(rows).to_csv(work / "stations.csv", index=False)
     os.chown(work, UID, UID)
-    batch = ["run", "--rm", "--network", "none", "-v", f"{work}:/work", image]
-    batch += ["grid", "stations.csv", "--out", "grid.nc", "--bbox", "-3,50,1,54"]
-    batch += ["--resolution", "0.5", "--value-units", "degC"]
-    t0 = time.monotonic()
-    out = dh.docker(*batch, timeout=600)
-    dh.log(f"batch container: {time.monotonic() - t0:.0f} s")
-    assert "wrote grid.nc" in out.stdout, out.stdout + out.stderr
-    nc = work / "grid.nc"
+    return work
+
+
+GRID_ARGS = ["grid", "stations.csv", "--out", "grid.nc", "--bbox", "-3,50,1,54"]
+GRID_ARGS += ["--resolution", "0.5", "--value-units", "degC"]
+
+
+def _check_grid(nc: Path) -> None:
     assert nc.stat().st_uid == UID
     with xr.open_dataset(nc) as ds:
         assert ds.sizes["time"] == 2 and ds.sizes["lat"] == 9 and ds.sizes["lon"] == 9
@@ -214,22 +214,38 @@ def test_batch_on_a_mounted_folder(image: str, tmp_path: Path) -> None:
         assert list(ds["n_stations"].values) == [5, 5]
 
 
+def test_batch_on_a_mounted_folder(image: str, tmp_path: Path) -> None:
+    """The grid command on a station file in a mounted folder, in a container without any
+    network; the output belongs to the image's user and reads back."""
+    work = _station_folder(tmp_path)
+    batch = ["run", "--rm", "--network", "none", "-v", f"{work}:/work", image, *GRID_ARGS]
+    t0 = time.monotonic()
+    out = dh.docker(*batch, timeout=600)
+    dh.log(f"batch container: {time.monotonic() - t0:.0f} s")
+    assert "wrote grid.nc" in out.stdout, out.stdout + out.stderr
+    _check_grid(work / "grid.nc")
+
+
 # the host's Python and the image's differ in the patch release (3.11.x); dask says so
 @pytest.mark.filterwarnings("ignore:Mismatched versions found")
-def test_dask_scheduler_and_worker(image: str) -> None:
-    """The compose file's dask services (same entrypoints and options, bound to loopback): a
-    worker that joins the scheduler runs tasks with the image's packages."""
+def test_dask_scheduler_and_worker(image: str, tmp_path: Path) -> None:
+    """The compose file's dask profile (same entrypoints and options, bound to loopback): a
+    worker that joins the scheduler runs tasks with the image's packages, and a batch job
+    (compose's batch-dask: ``equigrid grid --scheduler``) runs its chunks on that worker,
+    which sees the batch folder at the same path."""
     from distributed import Client
 
+    work = _station_folder(tmp_path)
     port = _free_port()
     names = [f"equigrid-e2e-dask-{role}-{os.getpid()}" for role in ("scheduler", "worker")]
     common = ["run", "--detach", "--network", "host", "--entrypoint", "dask"]
     scheduler = ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
     worker = ["worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--nworkers", "1"]
     worker += ["--host", "127.0.0.1", "--no-dashboard"]
+    mount = ["-v", f"{work}:/work", "-w", "/work"]
     try:
         dh.docker(*common, "--name", names[0], image, *scheduler)
-        dh.docker(*common, "--name", names[1], image, *worker)
+        dh.docker(*common, *mount, "--name", names[1], image, *worker)
         with Client(f"tcp://127.0.0.1:{port}", timeout=60) as client:
             client.wait_for_workers(1, timeout=120)
             versions = client.gather(
@@ -241,6 +257,15 @@ def test_dask_scheduler_and_worker(image: str) -> None:
             dh.locked_version("torch") + "+cpu",
         ]
         assert uid == UID
+        batch = ["run", "--rm", "--network", "host", *mount, image, *GRID_ARGS]
+        batch += ["--scheduler", f"tcp://127.0.0.1:{port}", "--quiet"]
+        t0 = time.monotonic()
+        out = dh.docker(*batch, timeout=600)
+        dh.log(f"batch on the dask cluster: {time.monotonic() - t0:.0f} s")
+        assert "wrote grid.nc" in out.stdout and " on 1 workers" in out.stdout, (
+            out.stdout + out.stderr
+        )
+        _check_grid(work / "grid.nc")
     finally:
         for name in names:
             dh.docker("rm", "--force", name, check=False)

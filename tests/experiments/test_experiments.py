@@ -13,6 +13,7 @@ from experiments.config import FAMILY
 from experiments.deepsensor_peer import available as deepsensor_available
 from experiments.drivers import EXPERIMENTS, run_experiment
 from experiments.results import END, REQUIRED, START, render
+from inference.errors import EquigridError
 
 EXPECTED_EXTRA = {
     "gp1d": {"gp_ground_truth"},
@@ -81,3 +82,6 @@ def test_render_rewrites_only_its_section(tmp_path: Path) -> None:
     assert text.count(START) == 1 and text.count(END) == 1
     assert "## Service latency\n\nkept" in text
     assert "`python3 -m experiments gp1d`" in text and "| `convcnp` |" in text
+    with pytest.raises(EquigridError, match="no results to render"):  # it emptied the section
+        render(tmp_path / "missing.json", doc)
+    assert doc.read_text() == text

@@ -44,6 +44,7 @@ def test_health_ready_and_model(client: TestClient) -> None:
     assert info["domain"] == [[50.0, 58.0], [-10.0, 2.0]]
     assert info["training"]["window"] == ["2019-03-01T00:00", "2019-03-02T21:00"]
     assert info["metrics"]["train_nll_last"] < info["metrics"]["train_nll_first"]
+    assert info["reach_deg"] > 0  # the far-station notes' reach; the docs point here for it
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/v1/grid", "/v1/points"}
     assert client.get("/docs").status_code == 200
 

@@ -162,12 +162,12 @@ def test_a_failed_run_keeps_the_previous_output_and_its_side_file(
         (
             [{"lat": 51, "lon": 0, "value": 280}],
             [*VK, "--batch-steps", "0"],
-            "at least",
+            "greater than or equal to 1",
         ),
         (
             [{"lat": 51, "lon": 0, "value": 280}],
             [*VK, "--workers", "0"],
-            "at least",
+            "greater than or equal to 1",
         ),
         (
             [{"lat": 51, "lon": 0, "value": 280}],

@@ -183,12 +183,13 @@ def test_corrupt_newest_state_falls_back_to_the_previous(tmp_path: Path) -> None
     assert (state / "state.json").is_file() and (state / "state.prev.json").is_file()
     newest = json.loads((state / "state.json").read_text())["tensors"]
     (state / newest).write_bytes(b"not safetensors")
-    result = fit(small_model(), GPSampler(), val_tasks(), cfg, tmp_path, progress=False)
+    with pytest.warns(UserWarning, match="newest training state unreadable .*previous"):
+        result = fit(small_model(), GPSampler(), val_tasks(), cfg, tmp_path, progress=False)
     assert result.resumed_from == 4 and result.steps == 12
     for f in state.glob("*.safetensors"):
         f.write_bytes(b"garbage")
     (state / "state.json").write_text("[]")
-    with pytest.raises(TrainingStateError) as e:
+    with pytest.raises(TrainingStateError) as e, pytest.warns(UserWarning):
         fit(
             small_model(),
             GPSampler(),
