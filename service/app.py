@@ -169,6 +169,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (several workers): settings from ``EQUIGRID_*``;
     each worker process configures its own logging (spawned processes inherit none)."""
-    settings = Settings()
+    settings = Settings.load()
     configure_logging(settings.log_level)
     return create_app(settings)
