@@ -43,6 +43,18 @@ from .trend import TaskTrend, masked_mean
 from .unet import UNet
 from .validation import check_inputs
 
+ROWS = 4096  # targets per chunk of the point-wise head
+
+
+def _pointwise(head: nn.Module, feats: Tensor) -> Tensor:
+    """``head`` applied to ``feats [batch, n_target, c]`` in chunks of :data:`ROWS` targets:
+    the same numbers, but a 200 x 200 grid's hidden activations stay in cache instead of
+    streaming tens of MB through memory (about twice as fast on CPU)."""
+    n = feats.shape[1]
+    if n <= ROWS:
+        return head(feats)
+    return torch.cat([head(feats[:, s : s + ROWS]) for s in range(0, n, ROWS)], dim=1)
+
 
 class ConvCNP(nn.Module):
     name: str
@@ -181,7 +193,7 @@ class ConvCNP(nn.Module):
         zt = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if aux_t is not None:
             zt = torch.cat([zt, aux_t], dim=-1)
-        return self.likelihood(self.head(zt))
+        return self.likelihood(_pointwise(self.head, zt))
 
     def _forward_anomalies(
         self,
@@ -232,7 +244,7 @@ class ConvCNP(nn.Module):
         feats = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if self.dim_aux:
             feats = torch.cat([feats, zt[..., None]], dim=-1)
-        out = self.head(feats)
+        out = _pointwise(self.head, feats)
         mean_r, raw = out[..., 0], out[..., 1]
         var = F.softplus(raw) + self.likelihood.min_variance + trend_var
         if self.dim_aux and bool(unknown.any()):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import models
-from models import TargetAxes
+from models import TargetAxes, convcnp
 from models.setconv import SetConvDecoder, SetConvEncoder
 from tests.conftest import small_config
 
@@ -92,3 +92,20 @@ def test_kernel_cutoff_leaves_no_subnormals_and_changes_nothing_beyond_rounding(
     with torch.no_grad():
         got = dec(z, t, axes)
     torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_head_in_chunks_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    m = models.build_model("aeconvcnp", **small_config("aeconvcnp")).eval()
+    gen = torch.Generator().manual_seed(2)
+    xc = torch.stack(
+        [50 + 8 * torch.rand(1, 20, generator=gen), -10 + 12 * torch.rand(1, 20, generator=gen)], -1
+    )
+    yc = torch.randn(1, 20, 1, generator=gen)
+    t = _axes(1, 13, 17, gen)
+    with torch.no_grad():
+        whole = m(xc, yc, t)
+        monkeypatch.setattr(convcnp, "ROWS", 10)  # 221 targets in 23 chunks
+        chunked = m(xc, yc, t)
+    torch.testing.assert_close(chunked.mean, whole.mean, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(chunked.variance, whole.variance, rtol=1e-6, atol=1e-6)
