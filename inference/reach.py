@@ -2,7 +2,8 @@
 
 :func:`reach_deg` is how far (degrees, in latitude and longitude) a station can inform a
 target through the model's convolutional part: the CNN's receptive radius on its lattice
-plus three set-conv length-scales (encoder and decoder). The service notes targets that no
+plus three set-conv length-scales (encoder and decoder), as the model itself defines it
+(:meth:`models.convcnp.ConvCNP.reach`). The service notes targets that no
 station reaches (:func:`uninformed`), and batch gridding uses the same reach to decide which
 stations are near enough to a grid to be used and whether a grid has no station near it.
 """
@@ -18,17 +19,10 @@ from .coords import wrap_longitude
 
 
 def reach_deg(bundle: Bundle) -> float | None:
-    """How far (deg, in latitude and longitude) a station can inform a target, or None."""
-    m = bundle.model
-    cnn, ppu = getattr(m, "cnn", None), getattr(m, "points_per_unit", None)
-    if cnn is None or ppu is None:
-        return None
-    ls = [
-        float(mod.rbf.lengthscale.detach().max())
-        for mod in (getattr(m, "encoder", None), getattr(m, "decoder", None))
-        if mod is not None and hasattr(mod, "rbf")
-    ]
-    return float(cnn.receptive_radius / ppu + 3 * sum(ls))
+    """How far (deg, in latitude and longitude) a station can inform a target, or None
+    (:meth:`models.convcnp.ConvCNP.reach`; the trend's position slopes stop there too)."""
+    reach = getattr(bundle.model, "reach", None)
+    return float(reach()) if callable(reach) else None
 
 
 def uninformed(

@@ -105,6 +105,13 @@ class ConvCNP(nn.Module):
         no target ever sees the window's zero padding."""
         return self.cnn.receptive_radius + self.extra_margin
 
+    def reach(self) -> Tensor:
+        """How far (input units; degrees) a context point can inform a target through the
+        convolutional part: the CNN's receptive radius on the lattice plus three encoder
+        and three decoder length-scales. A 0-d tensor on the model's device, no gradient."""
+        ls = self.encoder.rbf.lengthscale.max() + self.decoder.rbf.lengthscale.max()
+        return (self.cnn.receptive_radius / self.points_per_unit + 3 * ls).detach()
+
     def window(self, xc: Tensor, xt: Tensor, mask_c: Tensor | None = None) -> LatticeWindow:
         """The lattice window this call computes on."""
         return lattice_window(
@@ -234,7 +241,7 @@ class ConvCNP(nn.Module):
         trend_t = trend_var = torch.zeros_like(zt)
         resid = y
         if self.trend is not None:
-            fit = self.trend.fit(xc, y, zc, mask)
+            fit = self.trend.fit(xc, y, zc, mask, bound=self.reach())
             trend_c, _ = self.trend.predict(fit, xc, zc)
             trend_t, trend_var = self.trend.predict(fit, xt, zt)
             resid = (y - trend_c) * m
