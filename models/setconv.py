@@ -17,6 +17,7 @@ fewer operations for a 200 x 200 grid.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -159,6 +160,22 @@ class SetConvDecoder(nn.Module):
         self.max_intermediate = max_intermediate
         self.reach = float(reach)
 
+    def _half_widths(self, steps: Sequence[float]) -> list[int]:
+        """Cells (per dimension, each side) within :attr:`reach` length-scales."""
+        ls = self.rbf.lengthscale.detach().tolist()
+        return [math.ceil(self.reach * s / h) for s, h in zip(ls, steps, strict=True)]
+
+    def cells_per_target(self, shape: tuple[int, ...], steps: Sequence[float]) -> int:
+        """Internal cells one point target reads on a grid of ``shape`` with cell sizes
+        ``steps``: in 2-D its ``(2 k_0 + 1) x (2 k_1 + 1)`` neighbourhood when that is under
+        half the grid (the local read-out), else every cell. The cost estimate
+        (:mod:`models.cost`) and :meth:`forward` both follow this rule."""
+        if len(shape) != 2:
+            return math.prod(shape)
+        k = self._half_widths(steps)
+        local = (2 * k[0] + 1) * (2 * k[1] + 1)
+        return local if local < shape[0] * shape[1] // 2 else math.prod(shape)
+
     def _local(self, z: Tensor, xt: Tensor, axes: list[Tensor], k: list[int]) -> Tensor:
         """2-D decoding from the ``(2 k_d + 1)`` cells nearest each target: ``[b, t, c]``."""
         b, c, ni, nj = z.shape
@@ -199,17 +216,14 @@ class SetConvDecoder(nn.Module):
         """
         if isinstance(xt, TargetAxes):
             return self._grid(z, xt, axes)
+        b, c, *shape = z.shape
+        steps = [float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes]
+        if self.cells_per_target(tuple(shape), steps) < math.prod(shape):
+            return self._local(z, xt, axes, self._half_widths(steps))
         w = self.rbf.weights(xt, axes)
         if len(axes) == 1:
             return torch.einsum("bci,bti->btc", z, w[0])
-        b, c, ni, nj = z.shape
-        steps = [float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes]
-        k = [
-            math.ceil(self.reach * ls / h)
-            for ls, h in zip(self.rbf.lengthscale.detach().tolist(), steps, strict=True)
-        ]
-        if (2 * k[0] + 1) * (2 * k[1] + 1) < ni * nj // 2:
-            return self._local(z, xt, axes, k)
+        ni = shape[0]
         # Separable contraction; the [b, t, c, i] intermediate is bounded by chunking targets.
         chunk = max(1, self.max_intermediate // max(1, b * c * ni))
         outs = []
