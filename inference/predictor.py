@@ -15,9 +15,11 @@ decoder reads out separably: the same numbers, far fewer operations.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -67,6 +69,19 @@ class Query:
     target_elevation: ArrayLike | None = None
     equivariant_only: bool = False
 
+    @cached_property
+    def coordinates(self) -> _Coordinates:
+        """Checked, flattened coordinates (longitudes wrapped); computed once per query,
+        so the admission's cost estimate and the prediction share them."""
+        return _Coordinates.of(self)
+
+    def with_target_elevation(self, elevation: ArrayLike | None) -> Query:
+        """This query with other target elevations; its checked coordinates carry over."""
+        q = dataclasses.replace(self, target_elevation=elevation)
+        if "coordinates" in self.__dict__:
+            q.__dict__["coordinates"] = self.__dict__["coordinates"]
+        return q
+
 
 class Predictor(Protocol):
     """What the service and batch gridding need from a model: predictions for queries."""
@@ -114,7 +129,7 @@ class _Task:
 
     xc: torch.Tensor  # [n_context, 2]
     yc: torch.Tensor  # [n_context, 1], normalised
-    xt: torch.Tensor  # [n_target, 2]
+    xt: torch.Tensor  # [n_target, 2]; for a grid target only its two corners
     shape: tuple[int, ...]
     equivariant_only: bool
     in_domain: NDArray[np.bool_]
@@ -125,6 +140,7 @@ class _Task:
     window: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     ref: float = 0.0  # anomaly models: the stations' mean (K), added back in float64
     grid: tuple[torch.Tensor, torch.Tensor] | None = None  # target axes ([n_lat], [n_lon])
+    n_target: int = 0
 
 
 def _corners(
@@ -133,6 +149,11 @@ def _corners(
     """Two points spanning a grid's extent (enough for a lattice window)."""
     lat, lon = grid
     return np.array([lat.min(), lat.max()]), np.array([lon.min(), lon.max()])
+
+
+def _grid_points(grid: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """A grid's points, row-major: ``[n_lat * n_lon, 2]``."""
+    return torch.stack(torch.meshgrid(*grid, indexing="ij"), -1).reshape(-1, 2)
 
 
 class BundlePredictor:
@@ -159,7 +180,7 @@ class BundlePredictor:
         Cheap (no elevation filling, no model call): lets callers refuse queries whose
         stations and targets span too large an area before any memory is spent on them.
         """
-        c = _Coordinates.of(query)
+        c = query.coordinates
         xc = self._points(c.s_lat, c.s_lon)
         grid = c.grid if isinstance(self.bundle.model, ConvCNP) else None
         targets: int | tuple[int, ...]
@@ -172,7 +193,7 @@ class BundlePredictor:
         macs = forward_macs(self.bundle.model, len(c.s_lat), shape, targets)
         return macs, math.prod(shape) if shape else 0
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]:
         """Predict several independent queries, coalescing them into few model calls.
 
@@ -210,15 +231,18 @@ class BundlePredictor:
     def _prepare(self, q: Query) -> _Task:
         """Model-ready tensors: anomaly models get values relative to the stations' mean
         (float64, added back in ``_run``: shifts are exact), older ones normalised values."""
-        b, c = self.bundle, _Coordinates.of(q)
+        b, c = self.bundle, q.coordinates
         dev, f32 = b.device, torch.float32
-        xc, xt = self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon)
+        grid = c.grid if isinstance(b.model, ConvCNP) else None
+        xc = self._points(c.s_lat, c.s_lon)
+        # a grid goes to the model as its axes: its points are never needed as a tensor
+        xt = self._points(c.t_lat, c.t_lon) if grid is None else self._points(*_corners(grid))
         ref = float(np.mean(c.s_val)) if b.anomalies else 0.0
         vals = c.s_val - ref if b.anomalies else b.normalisation["t2m"].normalise(c.s_val)
         yc = torch.tensor(vals, dtype=f32, device=dev)[:, None]
         task = _Task(xc, yc, xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon))
         task.ref = ref
-        grid = c.grid if isinstance(b.model, ConvCNP) else None
+        task.n_target = len(c.t_lat)
         if grid is not None:
             task.grid = (
                 torch.tensor(grid[0], dtype=f32, device=dev),
@@ -231,7 +255,7 @@ class BundlePredictor:
             )  # fmt: skip
             task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
             task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
-        task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
+        task.window = self._window(xc, xt)
         return task
 
     def _run(self, tasks: list[_Task]) -> list[Prediction]:
@@ -263,7 +287,7 @@ class BundlePredictor:
                 )
         xt: torch.Tensor | TargetAxes
         if shape is None:
-            xt = pad_repeat([t.xt for t in tasks])[0]
+            xt = pad_repeat([t.xt if t.grid is None else _grid_points(t.grid) for t in tasks])[0]
         else:
             lat = [g[0][:, None] for g in grids if g is not None]
             lon = [g[1][:, None] for g in grids if g is not None]
@@ -281,7 +305,7 @@ class BundlePredictor:
         variances = variances * self.bundle.variance_scale + self.bundle.variance_floor
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
-            n = len(t.xt)
+            n = t.n_target
             if shape is not None and t.grid is not None:  # crop the padded grid
                 p, q = len(t.grid[0]), len(t.grid[1])
                 mean = mean.reshape(shape)[:p, :q].ravel()

@@ -34,7 +34,7 @@ def uninformed(
     reach: float,
 ) -> NDArray[np.bool_]:
     """Targets with no station within ``reach`` deg in both latitude and longitude."""
-    s_lon, t_lon = wrap_longitude(s_lon), wrap_longitude(t_lon)
+    s_lon = wrap_longitude(s_lon)
     if grid is not None:  # O(stations + cells): a 2-D difference array of station boxes
         lat, lon = grid[0], wrap_longitude(grid[1])
         order = np.argsort(lon)
@@ -53,6 +53,7 @@ def uninformed(
         near[:, order] = counts
         out: NDArray[np.bool_] = (near == 0).ravel()
         return out
+    t_lon = wrap_longitude(t_lon)
     tree = cKDTree(np.stack([s_lat, s_lon], -1))
     dist, _ = tree.query(np.stack([t_lat.ravel(), t_lon.ravel()], -1), k=1, p=np.inf)
     return np.asarray(dist > reach)

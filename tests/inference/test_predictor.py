@@ -66,6 +66,13 @@ def test_predict_batch_matches_one_query_at_a_time(tmp_path) -> None:
         )
         for k, n in ((0, 3), (1, 5), (0, 9))
     ]
+    # points on the same window: coalesced with the grids, which then go as points too
+    q0 = queries[0]
+    queries.append(
+        Query(
+            q0.station_lat, q0.station_lon, q0.station_value_k, lat.ravel()[::3], lon.ravel()[::3]
+        )
+    )
     queries.append(Query([40.0], [-100.0], [290.0], [40.5], [-100.5]))  # another window
     queries.append(Query([52.0], [-1.0], [281.0], lat, lon, equivariant_only=True))
     cells = {b.grid_cells(q) for q in queries[:3]}
