@@ -33,9 +33,10 @@ def _libc() -> ctypes.CDLL | None:
 
 
 M_ARENA_MAX = -8
+ARENAS = 2  # malloc arenas of a worker (see benchmarks/results/memory.md)
 
 
-def limit_arenas(n: int = 2) -> bool:
+def limit_arenas(n: int = ARENAS) -> bool:
     """At most ``n`` malloc arenas (glibc makes one per thread otherwise, and memory freed
     in one is not reused by another); True if glibc accepted it."""
     lib = _libc()
