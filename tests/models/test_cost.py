@@ -11,20 +11,10 @@ from torch.utils.flop_counter import FlopCounterMode
 import models
 from models import TargetAxes
 from models.cost import forward_macs
+from tests.models.test_invariants import ARCH as TEMPERATURE
 
-ARCH = {
-    "points_per_unit": 4.0,
-    "unet_channels": [8, 16, 16],
-    "kernel_size": 3,
-    "head_width": 32,
-    "fixed_channels": 2,
-    "fixed_width": 16,
-    "extra_margin": 8,
-    "domain": [[50.0, 58.0], [-10.0, 2.0]],
-    "dim_aux": 1,
-    "anomalies": True,
-    "trend": {},
-}
+# the temperature model's architecture, a little wider (work per cell worth counting)
+ARCH = TEMPERATURE | {"unet_channels": [8, 16, 16], "head_width": 32, "fixed_width": 16}
 
 
 def _uniform(n: int, lat: tuple[float, float], lon: tuple[float, float]) -> torch.Tensor:
