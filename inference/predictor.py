@@ -1,9 +1,10 @@
 """The Predictor: stations + targets -> mean, variance, in-domain flags and notes.
 
-:class:`Query` is one prediction request in physical units, :class:`Prediction` its answer;
-:class:`Predictor` is the protocol the service's batcher and batch gridding call, and
-:class:`BundlePredictor` implements it with a model bundle: coordinates are checked and
-longitudes wrapped, missing elevations filled (:mod:`inference.elevation`), values
+:class:`Query` (:mod:`inference.query`, re-exported here) is one prediction request in
+physical units, :class:`Prediction` its answer; :class:`Predictor` is the protocol the
+service's batcher and batch gridding call, and :class:`BundlePredictor` implements it with a
+model bundle: the query's checked coordinates (:attr:`Query.coordinates`), missing
+elevations filled (:mod:`inference.elevation`), values
 normalised, queries that share the model's lattice window coalesced into one padded and
 masked model call (:mod:`inference.padding`), and the results de-normalised to K and K².
 
@@ -15,16 +16,14 @@ decoder reads out separably: the same numbers, far fewer operations.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 import torch
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from models.convcnp import ConvCNP
 from models.cost import forward_macs
@@ -32,11 +31,9 @@ from models.setconv import TargetAxes
 
 from .bundle import Bundle
 from .coalesce import groups
-from .coords import wrap_longitude
 from .elevation import model_elevations
-from .errors import EquigridError
 from .padding import pad_grid, pad_last, pad_repeat
-from .targets import grid_axes
+from .query import Query as Query  # re-exported: the predictor's callers build queries
 
 
 @dataclass
@@ -52,75 +49,12 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Query:
-    """One prediction request in physical units: stations (K) and target points.
-
-    Arrays may have any shape; the prediction has the targets' shape. Elevations (m) may be
-    ``None`` or NaN where unknown.
-    """
-
-    station_lat: ArrayLike
-    station_lon: ArrayLike
-    station_value_k: ArrayLike
-    target_lat: ArrayLike
-    target_lon: ArrayLike
-    station_elevation: ArrayLike | None = None
-    target_elevation: ArrayLike | None = None
-    equivariant_only: bool = False
-
-    @cached_property
-    def coordinates(self) -> _Coordinates:
-        """Checked, flattened coordinates (longitudes wrapped); computed once per query,
-        so the admission's cost estimate and the prediction share them."""
-        return _Coordinates.of(self)
-
-    def with_target_elevation(self, elevation: ArrayLike | None) -> Query:
-        """This query with other target elevations; its checked coordinates carry over."""
-        q = dataclasses.replace(self, target_elevation=elevation)
-        if "coordinates" in self.__dict__:
-            q.__dict__["coordinates"] = self.__dict__["coordinates"]
-        return q
-
-
 class Predictor(Protocol):
     """What the service and batch gridding need from a model: predictions for queries."""
 
     def predict(self, query: Query) -> Prediction: ...
 
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]: ...
-
-
-@dataclass(frozen=True)
-class _Coordinates:
-    """A query's validated, flattened coordinates (longitudes wrapped) and station values."""
-
-    s_lat: NDArray[np.float64]
-    s_lon: NDArray[np.float64]
-    s_val: NDArray[np.float64]
-    t_lat: NDArray[np.float64]
-    t_lon: NDArray[np.float64]
-    shape: tuple[int, ...]
-    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
-
-    @classmethod
-    def of(cls, q: Query) -> _Coordinates:
-        def flat(a: ArrayLike) -> NDArray[np.float64]:
-            return np.asarray(a, dtype=np.float64).ravel()
-
-        s_lat, s_lon, s_val = flat(q.station_lat), flat(q.station_lon), flat(q.station_value_k)
-        t_lat, t_lon = flat(q.target_lat), flat(q.target_lon)
-        if not (len(s_lat) == len(s_lon) == len(s_val)) or len(s_lat) == 0:
-            raise EquigridError("stations need equally long, non-empty lat, lon and value arrays")
-        if len(t_lat) != len(t_lon) or len(t_lat) == 0:
-            raise EquigridError("targets need equally long, non-empty lat and lon arrays")
-        for name, arr in (("station", np.r_[s_lat, s_lon, s_val]), ("target", np.r_[t_lat, t_lon])):
-            if not np.isfinite(arr).all():
-                raise EquigridError(f"{name} coordinates and values must be finite")
-        shape = np.shape(q.target_lat)
-        t_lon = wrap_longitude(t_lon)
-        grid = grid_axes(shape, t_lat, t_lon)
-        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, t_lon, shape, grid)
 
 
 @dataclass
