@@ -57,6 +57,9 @@ class Predictor(Protocol):
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]: ...
 
 
+_Window = tuple[tuple[int, ...], tuple[int, ...]]  # a lattice window's (start, shape)
+
+
 @dataclass
 class _Task:
     """A query as model-ready tensors (one task, no batch dimension)."""
@@ -71,7 +74,7 @@ class _Task:
     aux_t: torch.Tensor | None = None  # [n_target, dim_aux], normalised
     elevation_source: str = "none"
     notes: list[str] = field(default_factory=list)
-    window: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    window: _Window | None = None
     ref: float = 0.0  # anomaly models: the stations' mean (K), added back in float64
     grid: tuple[torch.Tensor, torch.Tensor] | None = None  # target axes ([n_lat], [n_lon])
     n_target: int = 0
@@ -115,14 +118,9 @@ class BundlePredictor:
         stations and targets span too large an area before any memory is spent on them.
         """
         c = query.coordinates
-        xc = self._points(c.s_lat, c.s_lon)
         grid = c.grid if isinstance(self.bundle.model, ConvCNP) else None
-        targets: int | tuple[int, ...]
-        if grid is None:
-            xt, targets = self._points(c.t_lat, c.t_lon), len(c.t_lat)
-        else:
-            xt, targets = self._points(*_corners(grid)), (len(grid[0]), len(grid[1]))
-        window = self._window(xc, xt)
+        targets = len(c.t_lat) if grid is None else (len(grid[0]), len(grid[1]))
+        window = self._plan(query)[2]
         shape = window[1] if window else None
         macs = forward_macs(self.bundle.model, len(c.s_lat), shape, targets)
         return macs, math.prod(shape) if shape else 0
@@ -152,9 +150,7 @@ class BundlePredictor:
         pts = np.stack([lat, lon], -1)
         return torch.tensor(pts, dtype=torch.float32, device=self.bundle.device)
 
-    def _window(
-        self, xc: torch.Tensor, xt: torch.Tensor
-    ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    def _window(self, xc: torch.Tensor, xt: torch.Tensor) -> _Window | None:
         """(start, shape) of the model's lattice window, None for grid-free models."""
         window = getattr(self.bundle.model, "window", None)
         if window is None:
@@ -162,15 +158,28 @@ class BundlePredictor:
         w = window(xc[None], xt[None])
         return w.start, w.shape
 
+    def _plan(self, q: Query) -> tuple[torch.Tensor, torch.Tensor, _Window | None]:
+        """Station points, target points (a grid's two corners: a grid goes to the model as
+        its axes) and the lattice window; once per query and predictor (the admission's
+        estimate, then the prediction)."""
+        memo = q.__dict__.get("_plan")
+        if memo is not None and memo[0] is self:
+            return memo[1]  # type: ignore[no-any-return]
+        c = q.coordinates
+        grid = c.grid if isinstance(self.bundle.model, ConvCNP) else None
+        xc = self._points(c.s_lat, c.s_lon)
+        xt = self._points(c.t_lat, c.t_lon) if grid is None else self._points(*_corners(grid))
+        plan = (xc, xt, self._window(xc, xt))
+        q.__dict__["_plan"] = (self, plan)
+        return plan
+
     def _prepare(self, q: Query) -> _Task:
         """Model-ready tensors: anomaly models get values relative to the stations' mean
         (float64, added back in ``_run``: shifts are exact), older ones normalised values."""
         b, c = self.bundle, q.coordinates
         dev, f32 = b.device, torch.float32
         grid = c.grid if isinstance(b.model, ConvCNP) else None
-        xc = self._points(c.s_lat, c.s_lon)
-        # a grid goes to the model as its axes: its points are never needed as a tensor
-        xt = self._points(c.t_lat, c.t_lon) if grid is None else self._points(*_corners(grid))
+        xc, xt, window = self._plan(q)
         ref = float(np.mean(c.s_val)) if b.anomalies else 0.0
         vals = c.s_val - ref if b.anomalies else b.normalisation["t2m"].normalise(c.s_val)
         yc = torch.tensor(vals, dtype=f32, device=dev)[:, None]
@@ -189,7 +198,7 @@ class BundlePredictor:
             )  # fmt: skip
             task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
             task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
-        task.window = self._window(xc, xt)
+        task.window = window
         return task
 
     def _run(self, tasks: list[_Task]) -> list[Prediction]:

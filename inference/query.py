@@ -45,10 +45,11 @@ class Query:
         return Coordinates.of(self)
 
     def with_target_elevation(self, elevation: ArrayLike | None) -> Query:
-        """This query with other target elevations; its checked coordinates carry over."""
+        """This query with other target elevations; what was computed from its coordinates
+        (they and, per predictor, the points and lattice window) carries over."""
         q = dataclasses.replace(self, target_elevation=elevation)
-        if "coordinates" in self.__dict__:
-            q.__dict__["coordinates"] = self.__dict__["coordinates"]
+        names = {f.name for f in dataclasses.fields(self)}
+        q.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
         return q
 
 
