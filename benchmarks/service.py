@@ -13,8 +13,12 @@ For 400 and 1,000 stations -> a 200 x 200 grid over the trained domain:
    global's status and time, and the small one's latency (bar: within 3 s);
 4. the server's resident memory: idle, after the load, and 15 s later.
 
-    python benchmarks/service.py --out benchmarks/results/service_cpu.md
-    python benchmarks/service.py --device cuda --batch-max-size 32 --clients 1 8 32 128
+    python benchmarks/service.py --out benchmarks/results/service_cpu.md --docs docs/results.md
+    python benchmarks/service.py --device cuda --batch-max-size 32 --clients 1 8 32 128 \
+        --out benchmarks/results/service_gpu.md --docs docs/results.md
+
+With ``--docs``, the tables also replace the block named after ``--out``
+(``<!-- service-cpu:start -->`` ... ``<!-- service-cpu:end -->`` for ``service_cpu.md``).
 
 On CUDA the same script measures grids per second with micro-batching (requests of the
 same grid shape coalesce into one forward pass). Traffic goes to 127.0.0.1 only; every loop
@@ -42,6 +46,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.blocks import write_block  # noqa: E402
 from inference.bundle import DEFAULT_BUNDLE, save_bundle  # noqa: E402
 from inference.normalisation import Stats  # noqa: E402
 
@@ -229,7 +234,12 @@ def main() -> None:
     ap.add_argument("--no-fairness", action="store_true")
     ap.add_argument("--peer-repeats", type=int, default=3, help="peer runs (<= 500 stations)")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here")
+    ap.add_argument(
+        "--docs", type=Path, default=None, help="and into this file's block named after --out"
+    )
     args = ap.parse_args()
+    if args.docs is not None and args.out is None:
+        ap.error("--docs needs --out (the block is named after it)")
 
     tmp = tempfile.TemporaryDirectory()
     model, note = args.model, ""
@@ -314,6 +324,8 @@ def main() -> None:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
+    if args.docs is not None:
+        write_block(args.docs, args.out.stem.replace("_", "-"), text)
 
 
 if __name__ == "__main__":

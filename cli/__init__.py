@@ -5,6 +5,12 @@
 is the console script.
 """
 
-from .app import app, main
+import os
+
+# MKL's own buffer cache keeps ~16 MB per worker after a large request (benchmarks/results/
+# memory.md); MKL reads this once, when torch loads, so it is set before anything imports torch.
+os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
+
+from .app import app, main  # noqa: E402
 
 __all__ = ["app", "main"]

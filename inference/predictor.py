@@ -1,9 +1,10 @@
 """The Predictor: stations + targets -> mean, variance, in-domain flags and notes.
 
-:class:`Query` is one prediction request in physical units, :class:`Prediction` its answer;
-:class:`Predictor` is the protocol the service's batcher and batch gridding call, and
-:class:`BundlePredictor` implements it with a model bundle: coordinates are checked and
-longitudes wrapped, missing elevations filled (:mod:`inference.elevation`), values
+:class:`Query` (:mod:`inference.query`, re-exported here) is one prediction request in
+physical units, :class:`Prediction` its answer; :class:`Predictor` is the protocol the
+service's batcher and batch gridding call, and :class:`BundlePredictor` implements it with a
+model bundle: the query's checked coordinates (:attr:`Query.coordinates`), missing
+elevations filled (:mod:`inference.elevation`), values
 normalised, queries that share the model's lattice window coalesced into one padded and
 masked model call (:mod:`inference.padding`), and the results de-normalised to K and K².
 
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from models.convcnp import ConvCNP
 from models.cost import forward_macs
@@ -30,11 +31,9 @@ from models.setconv import TargetAxes
 
 from .bundle import Bundle
 from .coalesce import groups
-from .coords import wrap_longitude
 from .elevation import model_elevations
-from .errors import EquigridError
 from .padding import pad_grid, pad_last, pad_repeat
-from .targets import grid_axes
+from .query import Query as Query  # re-exported: the predictor's callers build queries
 
 
 @dataclass
@@ -50,24 +49,6 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Query:
-    """One prediction request in physical units: stations (K) and target points.
-
-    Arrays may have any shape; the prediction has the targets' shape. Elevations (m) may be
-    ``None`` or NaN where unknown.
-    """
-
-    station_lat: ArrayLike
-    station_lon: ArrayLike
-    station_value_k: ArrayLike
-    target_lat: ArrayLike
-    target_lon: ArrayLike
-    station_elevation: ArrayLike | None = None
-    target_elevation: ArrayLike | None = None
-    equivariant_only: bool = False
-
-
 class Predictor(Protocol):
     """What the service and batch gridding need from a model: predictions for queries."""
 
@@ -76,36 +57,7 @@ class Predictor(Protocol):
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]: ...
 
 
-@dataclass(frozen=True)
-class _Coordinates:
-    """A query's validated, flattened coordinates (longitudes wrapped) and station values."""
-
-    s_lat: NDArray[np.float64]
-    s_lon: NDArray[np.float64]
-    s_val: NDArray[np.float64]
-    t_lat: NDArray[np.float64]
-    t_lon: NDArray[np.float64]
-    shape: tuple[int, ...]
-    grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
-
-    @classmethod
-    def of(cls, q: Query) -> _Coordinates:
-        def flat(a: ArrayLike) -> NDArray[np.float64]:
-            return np.asarray(a, dtype=np.float64).ravel()
-
-        s_lat, s_lon, s_val = flat(q.station_lat), flat(q.station_lon), flat(q.station_value_k)
-        t_lat, t_lon = flat(q.target_lat), flat(q.target_lon)
-        if not (len(s_lat) == len(s_lon) == len(s_val)) or len(s_lat) == 0:
-            raise EquigridError("stations need equally long, non-empty lat, lon and value arrays")
-        if len(t_lat) != len(t_lon) or len(t_lat) == 0:
-            raise EquigridError("targets need equally long, non-empty lat and lon arrays")
-        for name, arr in (("station", np.r_[s_lat, s_lon, s_val]), ("target", np.r_[t_lat, t_lon])):
-            if not np.isfinite(arr).all():
-                raise EquigridError(f"{name} coordinates and values must be finite")
-        shape = np.shape(q.target_lat)
-        t_lon = wrap_longitude(t_lon)
-        grid = grid_axes(shape, t_lat, t_lon)
-        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, t_lon, shape, grid)
+_Window = tuple[tuple[int, ...], tuple[int, ...]]  # a lattice window's (start, shape)
 
 
 @dataclass
@@ -114,7 +66,7 @@ class _Task:
 
     xc: torch.Tensor  # [n_context, 2]
     yc: torch.Tensor  # [n_context, 1], normalised
-    xt: torch.Tensor  # [n_target, 2]
+    xt: torch.Tensor  # [n_target, 2]; for a grid target only its two corners
     shape: tuple[int, ...]
     equivariant_only: bool
     in_domain: NDArray[np.bool_]
@@ -122,9 +74,10 @@ class _Task:
     aux_t: torch.Tensor | None = None  # [n_target, dim_aux], normalised
     elevation_source: str = "none"
     notes: list[str] = field(default_factory=list)
-    window: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    window: _Window | None = None
     ref: float = 0.0  # anomaly models: the stations' mean (K), added back in float64
     grid: tuple[torch.Tensor, torch.Tensor] | None = None  # target axes ([n_lat], [n_lon])
+    n_target: int = 0
 
 
 def _corners(
@@ -133,6 +86,11 @@ def _corners(
     """Two points spanning a grid's extent (enough for a lattice window)."""
     lat, lon = grid
     return np.array([lat.min(), lat.max()]), np.array([lon.min(), lon.max()])
+
+
+def _grid_points(grid: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """A grid's points, row-major: ``[n_lat * n_lon, 2]``."""
+    return torch.stack(torch.meshgrid(*grid, indexing="ij"), -1).reshape(-1, 2)
 
 
 class BundlePredictor:
@@ -159,20 +117,15 @@ class BundlePredictor:
         Cheap (no elevation filling, no model call): lets callers refuse queries whose
         stations and targets span too large an area before any memory is spent on them.
         """
-        c = _Coordinates.of(query)
-        xc = self._points(c.s_lat, c.s_lon)
+        c = query.coordinates
         grid = c.grid if isinstance(self.bundle.model, ConvCNP) else None
-        targets: int | tuple[int, ...]
-        if grid is None:
-            xt, targets = self._points(c.t_lat, c.t_lon), len(c.t_lat)
-        else:
-            xt, targets = self._points(*_corners(grid)), (len(grid[0]), len(grid[1]))
-        window = self._window(xc, xt)
+        targets = len(c.t_lat) if grid is None else (len(grid[0]), len(grid[1]))
+        window = self._plan(query)[2]
         shape = window[1] if window else None
         macs = forward_macs(self.bundle.model, len(c.s_lat), shape, targets)
         return macs, math.prod(shape) if shape else 0
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_batch(self, queries: Sequence[Query]) -> list[Prediction]:
         """Predict several independent queries, coalescing them into few model calls.
 
@@ -197,9 +150,7 @@ class BundlePredictor:
         pts = np.stack([lat, lon], -1)
         return torch.tensor(pts, dtype=torch.float32, device=self.bundle.device)
 
-    def _window(
-        self, xc: torch.Tensor, xt: torch.Tensor
-    ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    def _window(self, xc: torch.Tensor, xt: torch.Tensor) -> _Window | None:
         """(start, shape) of the model's lattice window, None for grid-free models."""
         window = getattr(self.bundle.model, "window", None)
         if window is None:
@@ -207,18 +158,34 @@ class BundlePredictor:
         w = window(xc[None], xt[None])
         return w.start, w.shape
 
+    def _plan(self, q: Query) -> tuple[torch.Tensor, torch.Tensor, _Window | None]:
+        """Station points, target points (a grid's two corners: a grid goes to the model as
+        its axes) and the lattice window; once per query and predictor (the admission's
+        estimate, then the prediction)."""
+        memo = q.__dict__.get("_plan")
+        if memo is not None and memo[0] is self:
+            return memo[1]  # type: ignore[no-any-return]
+        c = q.coordinates
+        grid = c.grid if isinstance(self.bundle.model, ConvCNP) else None
+        xc = self._points(c.s_lat, c.s_lon)
+        xt = self._points(c.t_lat, c.t_lon) if grid is None else self._points(*_corners(grid))
+        plan = (xc, xt, self._window(xc, xt))
+        q.__dict__["_plan"] = (self, plan)
+        return plan
+
     def _prepare(self, q: Query) -> _Task:
         """Model-ready tensors: anomaly models get values relative to the stations' mean
         (float64, added back in ``_run``: shifts are exact), older ones normalised values."""
-        b, c = self.bundle, _Coordinates.of(q)
+        b, c = self.bundle, q.coordinates
         dev, f32 = b.device, torch.float32
-        xc, xt = self._points(c.s_lat, c.s_lon), self._points(c.t_lat, c.t_lon)
+        grid = c.grid if isinstance(b.model, ConvCNP) else None
+        xc, xt, window = self._plan(q)
         ref = float(np.mean(c.s_val)) if b.anomalies else 0.0
         vals = c.s_val - ref if b.anomalies else b.normalisation["t2m"].normalise(c.s_val)
         yc = torch.tensor(vals, dtype=f32, device=dev)[:, None]
         task = _Task(xc, yc, xt, c.shape, q.equivariant_only, b.in_domain(c.t_lat, c.t_lon))
         task.ref = ref
-        grid = c.grid if isinstance(b.model, ConvCNP) else None
+        task.n_target = len(c.t_lat)
         if grid is not None:
             task.grid = (
                 torch.tensor(grid[0], dtype=f32, device=dev),
@@ -231,7 +198,7 @@ class BundlePredictor:
             )  # fmt: skip
             task.aux_c = torch.tensor(ec, dtype=f32, device=dev)[:, None]
             task.aux_t = torch.tensor(et, dtype=f32, device=dev)[:, None]
-        task.window = self._window(xc, xt if grid is None else self._points(*_corners(grid)))
+        task.window = window
         return task
 
     def _run(self, tasks: list[_Task]) -> list[Prediction]:
@@ -263,7 +230,7 @@ class BundlePredictor:
                 )
         xt: torch.Tensor | TargetAxes
         if shape is None:
-            xt = pad_repeat([t.xt for t in tasks])[0]
+            xt = pad_repeat([t.xt if t.grid is None else _grid_points(t.grid) for t in tasks])[0]
         else:
             lat = [g[0][:, None] for g in grids if g is not None]
             lon = [g[1][:, None] for g in grids if g is not None]
@@ -281,7 +248,7 @@ class BundlePredictor:
         variances = variances * self.bundle.variance_scale + self.bundle.variance_floor
         preds = []
         for t, mean, var in zip(tasks, means, variances, strict=True):
-            n = len(t.xt)
+            n = t.n_target
             if shape is not None and t.grid is not None:  # crop the padded grid
                 p, q = len(t.grid[0]), len(t.grid[1])
                 mean = mean.reshape(shape)[:p, :q].ravel()

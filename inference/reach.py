@@ -2,7 +2,8 @@
 
 :func:`reach_deg` is how far (degrees, in latitude and longitude) a station can inform a
 target through the model's convolutional part: the CNN's receptive radius on its lattice
-plus three set-conv length-scales (encoder and decoder). The service notes targets that no
+plus three set-conv length-scales (encoder and decoder), as the model itself defines it
+(:meth:`models.convcnp.ConvCNP.reach`). The service notes targets that no
 station reaches (:func:`uninformed`), and batch gridding uses the same reach to decide which
 stations are near enough to a grid to be used and whether a grid has no station near it.
 """
@@ -18,17 +19,10 @@ from .coords import wrap_longitude
 
 
 def reach_deg(bundle: Bundle) -> float | None:
-    """How far (deg, in latitude and longitude) a station can inform a target, or None."""
-    m = bundle.model
-    cnn, ppu = getattr(m, "cnn", None), getattr(m, "points_per_unit", None)
-    if cnn is None or ppu is None:
-        return None
-    ls = [
-        float(mod.rbf.lengthscale.detach().max())
-        for mod in (getattr(m, "encoder", None), getattr(m, "decoder", None))
-        if mod is not None and hasattr(mod, "rbf")
-    ]
-    return float(cnn.receptive_radius / ppu + 3 * sum(ls))
+    """How far (deg, in latitude and longitude) a station can inform a target, or None
+    (:meth:`models.convcnp.ConvCNP.reach`; the trend's position slopes stop there too)."""
+    reach = getattr(bundle.model, "reach", None)
+    return float(reach()) if callable(reach) else None
 
 
 def uninformed(
@@ -40,7 +34,7 @@ def uninformed(
     reach: float,
 ) -> NDArray[np.bool_]:
     """Targets with no station within ``reach`` deg in both latitude and longitude."""
-    s_lon, t_lon = wrap_longitude(s_lon), wrap_longitude(t_lon)
+    s_lon = wrap_longitude(s_lon)
     if grid is not None:  # O(stations + cells): a 2-D difference array of station boxes
         lat, lon = grid[0], wrap_longitude(grid[1])
         order = np.argsort(lon)
@@ -59,6 +53,7 @@ def uninformed(
         near[:, order] = counts
         out: NDArray[np.bool_] = (near == 0).ravel()
         return out
+    t_lon = wrap_longitude(t_lon)
     tree = cKDTree(np.stack([s_lat, s_lon], -1))
     dist, _ = tree.query(np.stack([t_lat.ravel(), t_lon.ravel()], -1), k=1, p=np.inf)
     return np.asarray(dist > reach)

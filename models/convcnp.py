@@ -43,6 +43,19 @@ from .trend import TaskTrend, masked_mean
 from .unet import UNet
 from .validation import check_inputs
 
+ROWS = 4096  # targets per chunk of the point-wise head
+
+
+def _pointwise(head: nn.Module, feats: Tensor) -> Tensor:
+    """``head`` applied to ``feats [batch, n_target, c]`` in chunks of :data:`ROWS` targets
+    on CPU: the same numbers, but a 200 x 200 grid's hidden activations stay in cache instead
+    of streaming tens of MB through memory (about twice as fast). Accelerators take all the
+    targets at once (chunks would only add kernel launches)."""
+    n = feats.shape[1]
+    if n <= ROWS or feats.device.type != "cpu":
+        return head(feats)
+    return torch.cat([head(feats[:, s : s + ROWS]) for s in range(0, n, ROWS)], dim=1)
+
 
 class ConvCNP(nn.Module):
     name: str
@@ -92,6 +105,13 @@ class ConvCNP(nn.Module):
         """Grid cells added around the inputs: the CNN's receptive radius plus a little, so
         no target ever sees the window's zero padding."""
         return self.cnn.receptive_radius + self.extra_margin
+
+    def reach(self) -> Tensor:
+        """How far (input units; degrees) a context point can inform a target through the
+        convolutional part: the CNN's receptive radius on the lattice plus three encoder
+        and three decoder length-scales. A 0-d tensor on the model's device, no gradient."""
+        ls = self.encoder.rbf.lengthscale.max() + self.decoder.rbf.lengthscale.max()
+        return (self.cnn.receptive_radius / self.points_per_unit + 3 * ls).detach()
 
     def window(self, xc: Tensor, xt: Tensor, mask_c: Tensor | None = None) -> LatticeWindow:
         """The lattice window this call computes on."""
@@ -181,7 +201,7 @@ class ConvCNP(nn.Module):
         zt = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if aux_t is not None:
             zt = torch.cat([zt, aux_t], dim=-1)
-        return self.likelihood(self.head(zt))
+        return self.likelihood(_pointwise(self.head, zt))
 
     def _forward_anomalies(
         self,
@@ -222,7 +242,7 @@ class ConvCNP(nn.Module):
         trend_t = trend_var = torch.zeros_like(zt)
         resid = y
         if self.trend is not None:
-            fit = self.trend.fit(xc, y, zc, mask)
+            fit = self.trend.fit(xc, y, zc, mask, bound=self.reach())
             trend_c, _ = self.trend.predict(fit, xc, zc)
             trend_t, trend_var = self.trend.predict(fit, xt, zt)
             resid = (y - trend_c) * m
@@ -232,7 +252,7 @@ class ConvCNP(nn.Module):
         feats = self._features(xc, vals, xt, mask_c, strict, xt_grid)
         if self.dim_aux:
             feats = torch.cat([feats, zt[..., None]], dim=-1)
-        out = self.head(feats)
+        out = _pointwise(self.head, feats)
         mean_r, raw = out[..., 0], out[..., 1]
         var = F.softplus(raw) + self.likelihood.min_variance + trend_var
         if self.dim_aux and bool(unknown.any()):

@@ -5,7 +5,12 @@ spending anything: the set-conv encoder (``stations x internal cells x channels`
 (internal cells x its multiply-adds per cell, counted once per model by running it on a small
 probe under :class:`torch.utils.flop_counter.FlopCounterMode`), the fixed-input network (per
 internal cell), the decoder (separable for target grids, ``targets x internal cells x
-channels`` for points) and the point-wise head (per target).
+channels`` for points, or each point's neighbourhood of cells when the decoder reads only
+that: :meth:`models.setconv.SetConvDecoder.cells_per_target`) and the point-wise head (per
+target). Element-wise work (kernel weights, activations) is not counted: the estimate is
+the matrix products' and convolutions' multiply-adds, as
+:class:`~torch.utils.flop_counter.FlopCounterMode` counts them (tested within a factor of
+two of its count for grid and point targets).
 """
 
 from __future__ import annotations
@@ -84,7 +89,12 @@ def forward_macs(
     cells = math.prod(window_shape)
     encoder = n_context * cells * (1 + model.dim_y + model.dim_aux)
     if isinstance(targets, int) or len(targets) != len(window_shape):
-        decoder = n_t * cells * channels + n_t * window_shape[0] * channels
+        step = [1.0 / model.points_per_unit] * len(window_shape)
+        read = model.decoder.cells_per_target(tuple(window_shape), step)
+        if read < cells:  # the local read-out: each target's neighbourhood, as a bmm
+            decoder = n_t * read * channels
+        else:  # dense and separable: the last internal axis, then the first
+            decoder = n_t * cells * channels + n_t * window_shape[0] * channels
     else:  # separable: contract the last internal axis, then each earlier one
         decoder, shape = 0.0, list(window_shape)
         for d in reversed(range(len(shape))):

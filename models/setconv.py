@@ -17,11 +17,14 @@ fewer operations for a 200 x 200 grid.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+CUTOFF = 9.0  # length-scales beyond which a kernel weight is exactly zero (see _RBF.factor)
 
 
 def _inverse_softplus(x: float) -> float:
@@ -85,9 +88,17 @@ class _RBF(nn.Module):
         return [self.factor(x[..., d], axis, d) for d, axis in enumerate(axes)]
 
     def factor(self, coords: Tensor, axis: Tensor, d: int) -> Tensor:
-        """The kernel factor of dimension ``d``: ``[..., n_d]`` for ``coords [...]``."""
+        """The kernel factor of dimension ``d``: ``[..., n_d]`` for ``coords [...]``.
+
+        Weights beyond :data:`CUTOFF` length-scales (below ``exp(-CUTOFF^2 / 2)``, 2.6e-18)
+        are exactly zero: they change no sum beyond float32 rounding, and the subnormal
+        floats they would otherwise produce a few cells further out (below 1.2e-38) make
+        CPU matrix products several times slower.
+        """
         diff = (coords[..., None].double() - axis).to(coords.dtype)
-        return torch.exp(-0.5 * (diff / self.lengthscale[d]) ** 2)
+        scaled = diff / self.lengthscale[d]
+        w = torch.exp(-0.5 * scaled**2)
+        return w.masked_fill(scaled.abs() > CUTOFF, 0.0)
 
 
 class SetConvEncoder(nn.Module):
@@ -149,6 +160,22 @@ class SetConvDecoder(nn.Module):
         self.max_intermediate = max_intermediate
         self.reach = float(reach)
 
+    def _half_widths(self, steps: Sequence[float]) -> list[int]:
+        """Cells (per dimension, each side) within :attr:`reach` length-scales."""
+        ls = self.rbf.lengthscale.detach().tolist()
+        return [math.ceil(self.reach * s / h) for s, h in zip(ls, steps, strict=True)]
+
+    def cells_per_target(self, shape: tuple[int, ...], steps: Sequence[float]) -> int:
+        """Internal cells one point target reads on a grid of ``shape`` with cell sizes
+        ``steps``: in 2-D its ``(2 k_0 + 1) x (2 k_1 + 1)`` neighbourhood when that is under
+        half the grid (the local read-out), else every cell. The cost estimate
+        (:mod:`models.cost`) and :meth:`forward` both follow this rule."""
+        if len(shape) != 2:
+            return math.prod(shape)
+        k = self._half_widths(steps)
+        local = (2 * k[0] + 1) * (2 * k[1] + 1)
+        return local if local < shape[0] * shape[1] // 2 else math.prod(shape)
+
     def _local(self, z: Tensor, xt: Tensor, axes: list[Tensor], k: list[int]) -> Tensor:
         """2-D decoding from the ``(2 k_d + 1)`` cells nearest each target: ``[b, t, c]``."""
         b, c, ni, nj = z.shape
@@ -189,17 +216,14 @@ class SetConvDecoder(nn.Module):
         """
         if isinstance(xt, TargetAxes):
             return self._grid(z, xt, axes)
+        b, c, *shape = z.shape
+        steps = [float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes]
+        if self.cells_per_target(tuple(shape), steps) < math.prod(shape):
+            return self._local(z, xt, axes, self._half_widths(steps))
         w = self.rbf.weights(xt, axes)
         if len(axes) == 1:
             return torch.einsum("bci,bti->btc", z, w[0])
-        b, c, ni, nj = z.shape
-        steps = [float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes]
-        k = [
-            math.ceil(self.reach * ls / h)
-            for ls, h in zip(self.rbf.lengthscale.detach().tolist(), steps, strict=True)
-        ]
-        if (2 * k[0] + 1) * (2 * k[1] + 1) < ni * nj // 2:
-            return self._local(z, xt, axes, k)
+        ni = shape[0]
         # Separable contraction; the [b, t, c, i] intermediate is bounded by chunking targets.
         chunk = max(1, self.max_intermediate // max(1, b * c * ni))
         outs = []

@@ -50,7 +50,7 @@ def _warm_up_query(bundle: Bundle) -> Query:
 
 
 def _configure_torch(settings: Settings) -> None:
-    limit_arenas(2)  # freed memory goes back to the OS instead of idling in per-thread arenas
+    limit_arenas()  # freed memory goes back to the OS instead of idling in per-thread arenas
     torch.set_num_threads(settings.threads)
     if settings.torch_device.startswith("cuda"):
         # TF32 matmuls and convolutions where the GPU has them (Ampere and later)

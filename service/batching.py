@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from inference.predictor import Prediction, Query
 
 from .errors import DeadlineExceeded, Overloaded
-from .memory import trim
+from .memory import IDLE_TRIM
 
 PredictBatch = Callable[[Sequence[Query]], list[Prediction]]
 
@@ -200,8 +200,8 @@ class Lane:
                 self._run(items)
             per_item = (time.perf_counter() - start) / len(items)
             self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * per_item
-            if self._pending == 0:  # idle: give the batch's memory back
-                trim()
+            if self._pending == 0:  # idle: give the batch's memory back (soon, not now)
+                IDLE_TRIM.soon()
 
 
 class Scheduler:

@@ -10,7 +10,6 @@ read. Bodies over ``max_body_bytes`` are refused with 413 before anything parses
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import re
@@ -20,7 +19,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import Unauthorized, error_response
-from .memory import trim
+from .memory import IDLE_TRIM
 from .state import key_is_valid
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -53,8 +52,9 @@ class RequestContext:
         self.active = 0  # requests in flight
 
     def _idle(self) -> None:
-        """The last request in flight has ended: give freed memory back (off the loop)."""
-        asyncio.get_running_loop().run_in_executor(None, trim)
+        """The last request in flight has ended: give freed memory back if nothing else
+        arrives within a moment (:class:`~service.memory.IdleTrim`)."""
+        IDLE_TRIM.soon()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,6 +67,7 @@ class RequestContext:
         token = REQUEST_ID.set(rid)
         start, status = time.perf_counter(), 500
         self.active += 1
+        IDLE_TRIM.cancel()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status

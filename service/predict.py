@@ -100,19 +100,17 @@ async def run(
 
     Target elevations not given come from the service's DEMs where they cover the targets."""
 
-    def query(elevation: NDArray[np.float64] | None) -> Query:
-        return Query(
-            stations.lat,
-            stations.lon,
-            stations.value_k,
-            target_lat,
-            target_lon,
-            station_elevation=stations.elevation_m,
-            target_elevation=elevation,
-            equivariant_only=equivariant_only,
-        )
-
-    gmac = await run_in_threadpool(admit, ready, query(target_elevation))  # before any work
+    query = Query(
+        stations.lat,
+        stations.lon,
+        stations.value_k,
+        target_lat,
+        target_lon,
+        station_elevation=stations.elevation_m,
+        target_elevation=target_elevation,
+        equivariant_only=equivariant_only,
+    )
+    gmac = await run_in_threadpool(admit, ready, query)  # before any work
     notes: list[str] = []
     uses_elevation = bool(ready.bundle.point_aux)
     if ready.dems and uses_elevation:
@@ -122,7 +120,7 @@ async def run(
         if note:
             notes.append(note)
     start = time.perf_counter()
-    pred = await ready.scheduler.submit(query(target_elevation), gmac)
+    pred = await ready.scheduler.submit(query.with_target_elevation(target_elevation), gmac)
     model_ms = 1000 * (time.perf_counter() - start)
     notes += await run_in_threadpool(
         prediction_notes,

@@ -66,6 +66,13 @@ def test_predict_batch_matches_one_query_at_a_time(tmp_path) -> None:
         )
         for k, n in ((0, 3), (1, 5), (0, 9))
     ]
+    # points on the same window: coalesced with the grids, which then go as points too
+    q0 = queries[0]
+    queries.append(
+        Query(
+            q0.station_lat, q0.station_lon, q0.station_value_k, lat.ravel()[::3], lon.ravel()[::3]
+        )
+    )
     queries.append(Query([40.0], [-100.0], [290.0], [40.5], [-100.5]))  # another window
     queries.append(Query([52.0], [-1.0], [281.0], lat, lon, equivariant_only=True))
     cells = {b.grid_cells(q) for q in queries[:3]}
@@ -134,3 +141,24 @@ def test_queries_with_different_windows_in_the_same_stride_phase_share_a_call(tm
         alone = b.predict_batch([q])[0]
         np.testing.assert_allclose(p.mean, alone.mean, rtol=0, atol=1e-4)
         np.testing.assert_allclose(p.variance, alone.variance, rtol=1e-4)
+
+
+def test_admission_and_prediction_share_one_window(tmp_path, monkeypatch) -> None:
+    """The cost estimate's coordinates and lattice window serve the prediction too, also
+    after the service fills in target elevations (``with_target_elevation``)."""
+    b = BundlePredictor(load_bundle(make_bundle(tmp_path)))
+    lat, lon = np.meshgrid(np.linspace(51, 57, 7), np.linspace(-8, 1, 6), indexing="ij")
+    q = Query([52.0, 55.0], [-1.0, -3.0], [281.0, 279.0], lat, lon)
+    windows: list[object] = []
+    real = b._window
+    monkeypatch.setattr(b, "_window", lambda xc, xt: windows.append(1) or real(xc, xt))
+    macs, cells = b.cost(q)
+    filled = q.with_target_elevation(np.full(lat.shape, 100.0))
+    assert filled.coordinates is q.coordinates
+    pred = b.predict(filled)
+    assert len(windows) == 1 and macs > 0 and cells > 0
+    fresh = Query(
+        q.station_lat, q.station_lon, q.station_value_k, lat, lon, None, filled.target_elevation
+    )
+    np.testing.assert_array_equal(pred.mean, b.predict(fresh).mean)
+    assert len(windows) == 2  # a new query: its own window

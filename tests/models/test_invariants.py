@@ -268,3 +268,39 @@ def test_missing_target_elevation_is_said_and_widens_the_variance(shipped: Shipp
     assert any("1 of 2 targets have no elevation" in n for n in p.notes)
     assert p.mean[0] == pytest.approx(p.mean[1], abs=1e-3)
     assert p.variance[0] > p.variance[1] + 1.0  # (6 K/km * ~0.75 km)^2 ~ 20 K^2
+
+
+# ------------------------------------------------------------------------ far field
+
+
+def _sydney_and_uk(m: torch.nn.Module, unbounded: bool, monkeypatch: pytest.MonkeyPatch):
+    """One Sydney station, targets near it and on a UK grid: (mean, variance) [n_t]."""
+    if unbounded:
+        monkeypatch.setattr(type(m), "reach", lambda self: torch.tensor(torch.inf))
+    lat, lon = np.meshgrid(np.linspace(50, 58, 9), np.linspace(-10, 2, 13), indexing="ij")
+    t_lat = np.r_[-33.9 + np.linspace(-5, 5, 11), lat.ravel()]
+    t_lon = np.r_[151.2 + np.linspace(5, -5, 11), lon.ravel()]
+    xc, yc, ec = _tensors(np.array([-33.87]), np.array([151.21]), np.array([295.0]), [40.0])
+    xt, _, et = _tensors(t_lat, t_lon, t_lat, np.full(t_lat.shape, 300.0))
+    with torch.no_grad():
+        d = m(xc, yc, xt, aux_c=ec, aux_t=et)
+    monkeypatch.undo()
+    return d.mean[0, :, 0], d.variance[0, :, 0]
+
+
+@pytest.mark.parametrize("weights", ["untrained", "shipped"])
+def test_trend_does_not_extrapolate_beyond_the_reach(
+    weights: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A station 150 degrees from the targets: the trend's position slopes stop at the
+    model's reach, so the far variance is bounded (it was ~350 K std); targets within reach
+    get exactly what the unbounded trend gives them."""
+    m = untrained() if weights == "untrained" else load_bundle(DEFAULT_BUNDLE).model
+    mean, var = _sydney_and_uk(m, False, monkeypatch)
+    mean_u, var_u = _sydney_and_uk(m, True, monkeypatch)
+    near = slice(0, 11)  # within 5 degrees of the station, inside its reach (> 5.3 deg)
+    assert torch.equal(mean[near], mean_u[near]) and torch.equal(var[near], var_u[near])
+    far_std = var[11:].sqrt()
+    assert float(var_u[11:].sqrt().min()) > 100.0  # what the unbounded trend extrapolated
+    assert float(far_std.max()) < 25.0
+    assert float(far_std.min()) > float(var[near].sqrt().max())  # still less sure far away

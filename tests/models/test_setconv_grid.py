@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import models
-from models import TargetAxes
-from models.setconv import SetConvDecoder
+from models import TargetAxes, convcnp
+from models.setconv import SetConvDecoder, SetConvEncoder
 from tests.conftest import small_config
 
 
@@ -56,3 +56,56 @@ def test_model_grid_targets_equal_points(name: str) -> None:
             b = m(xc, yc, t.points(), strict=strict)
             torch.testing.assert_close(a.mean, b.mean, rtol=1e-5, atol=1e-5)
             torch.testing.assert_close(a.variance, b.variance, rtol=1e-5, atol=1e-5)
+
+
+def test_kernel_cutoff_leaves_no_subnormals_and_changes_nothing_beyond_rounding() -> None:
+    """Weights beyond the cutoff are zero (no subnormal floats, which slow CPU matrix
+    products several-fold); encoder and grid decoder still equal the uncut kernel computed
+    in float64 to float32 rounding, on a window wide enough to reach the subnormal range."""
+    gen = torch.Generator().manual_seed(0)
+    enc, dec = SetConvEncoder(2, 0.25), SetConvDecoder(2, 0.25)
+    axes = [torch.arange(0, 30, 0.25, dtype=torch.float64) for _ in range(2)]
+    xc = 30 * torch.rand(1, 50, 2, generator=gen)
+    yc = torch.randn(1, 50, 1, generator=gen)
+    tiny = torch.finfo(torch.float32).tiny
+    for w in enc.rbf.weights(xc, axes):
+        assert not bool(((w > 0) & (w < tiny)).any())
+        assert bool((w == 0).any())
+
+    def exact(x: torch.Tensor, axis: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:
+        return torch.exp(-0.5 * ((x[..., None].double() - axis) / ls.double()) ** 2)
+
+    ls = enc.rbf.lengthscale.detach()
+    wx, wy = (exact(xc[..., d], axes[d], ls[d]) for d in range(2))
+    vals = torch.cat([torch.ones_like(yc), yc], -1).double()
+    grid = torch.einsum("bnc,bni,bnj->bcij", vals, wx, wy)
+    ref = torch.cat([grid[:, :1], grid[:, 1:] / (grid[:, :1] + enc.eps)], 1)
+    with torch.no_grad():
+        got = enc(xc, yc, axes)
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-6)
+
+    z = torch.randn(1, 3, 120, 120, generator=gen)
+    t = TargetAxes((30 * torch.rand(1, 40, generator=gen), 30 * torch.rand(1, 50, generator=gen)))
+    ls = dec.rbf.lengthscale.detach()
+    wa, wb = (exact(t.axes[d], axes[d], ls[d]) for d in range(2))
+    ref = torch.einsum("bcij,bpi,bqj->bpqc", z.double(), wa, wb).reshape(1, -1, 3)
+    with torch.no_grad():
+        got = dec(z, t, axes)
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_head_in_chunks_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    m = models.build_model("aeconvcnp", **small_config("aeconvcnp")).eval()
+    gen = torch.Generator().manual_seed(2)
+    xc = torch.stack(
+        [50 + 8 * torch.rand(1, 20, generator=gen), -10 + 12 * torch.rand(1, 20, generator=gen)], -1
+    )
+    yc = torch.randn(1, 20, 1, generator=gen)
+    t = _axes(1, 13, 17, gen)
+    with torch.no_grad():
+        whole = m(xc, yc, t)
+        monkeypatch.setattr(convcnp, "ROWS", 10)  # 221 targets in 23 chunks
+        chunked = m(xc, yc, t)
+    torch.testing.assert_close(chunked.mean, whole.mean, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(chunked.variance, whole.variance, rtol=1e-6, atol=1e-6)
