@@ -11,6 +11,6 @@ import os
 # memory.md); MKL reads this once, when torch loads, so it is set before anything imports torch.
 os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
 
-from .app import app, main  # noqa: E402
+from .app import app, main
 
 __all__ = ["app", "main"]
