@@ -114,7 +114,12 @@ def _science(doc: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     conv = doc["era5"]["convcnp"]
     trained = [e for entries in doc.values() for e in entries.values() if e["train_steps"]]
     runs = {(e["train_steps"], e["train_seconds"], e.get("params")) for e in trained}
+    chans = doc["ablation_channels"]
+    worse = [-e["d_ll"][0] for k, e in chans.items() if "d_ll" in e and e["d_ll"][0] < 0]
+    pair = ("convcnp", "aeconvcnp")
     return {
+        "long_gain": _span([doc["gp1d_long"][m]["ll"] - doc["gp1d"][m]["ll"] for m in pair]),
+        "channels_worse_by": _span(worse),
         "sigma_k": math.exp(conv["ll"] - conv["ll_k"]),
         "science_minutes": _span([s / 60 for _, s, _ in runs], 1),
         "science_runs": len(runs),
