@@ -22,6 +22,7 @@ from typing import Any
 
 from inference.bundle import load_bundle
 from inference.errors import ConfigError
+from models.convcnp import ConvCNP
 
 from .benchmark_tables import NETWORKS, UK_TABLES, merged_network, network_runs
 
@@ -52,8 +53,10 @@ def _training(results: Path, bundle: Path) -> dict[str, Any]:
     uk_log = _log(results / UK_ONLY_LOG)
     uk_end = next(e for e in uk_log if e["event"] == "end")
     uk_batch = next(e for e in uk_log if e["event"] == "start")["config"]["batch_size"]
-    b = load_bundle(bundle)
-    cnn, ppu = b.model.cnn, b.model.points_per_unit
+    model = load_bundle(bundle).model
+    if not isinstance(model, ConvCNP):
+        raise ConfigError(f"{bundle}: the docs describe a ConvCNP bundle")
+    cells = model.cnn.receptive_field
     floor = meta["calibration"]["variance_floor_k2"]
     return {
         "tasks": steps * batch,
@@ -63,9 +66,9 @@ def _training(results: Path, bundle: Path) -> dict[str, Any]:
         "uk_only_tasks": uk_end["step"] * uk_batch,
         "uk_only_minutes": uk_end["train_seconds"] / 60,
         "task_share_pct": 100 * steps * batch / (uk_end["step"] * uk_batch),
-        "params_k": f"{sum(p.numel() for p in b.model.parameters()) / 1000:.0f}k",
-        "receptive_cells": cnn.receptive_field,
-        "receptive_deg": cnn.receptive_field / ppu,
+        "params_k": f"{sum(p.numel() for p in model.parameters()) / 1000:.0f}k",
+        "receptive_cells": cells,
+        "receptive_deg": cells / model.points_per_unit,
         "floor_sd_k": math.sqrt(floor),
     }
 
