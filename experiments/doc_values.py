@@ -88,6 +88,10 @@ def _uk_week(results: Path) -> dict[str, Any]:
         "uk_strict_rmse_gap": max(
             abs(now[n]["model"]["rmse"] - now[n]["model_strict"]["rmse"]) for n in ns
         ),
+        "uk_fixed_inputs_help_nll_at": ", ".join(
+            str(n) for n in ns if now[n]["model"]["nll"] < now[n]["model_strict"]["nll"]
+        )
+        or "no N",
         "uk_coverage_before_floor": _span([before[n]["model"]["coverage95"] for n in ns]),
     }
 
