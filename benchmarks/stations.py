@@ -46,10 +46,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from experiments.benchmark_tables import stations_markdown  # noqa: E402
+from experiments.docs import render_docs  # noqa: E402
+from inference.bundle import DEFAULT_BUNDLE  # noqa: E402
 from inference.stations import duplicate_groups, row_problems  # noqa: E402
 from pipelines.data.station_files import read_table  # noqa: E402
 from pipelines.evaluate.kriging import krige  # noqa: E402
-from pipelines.evaluate.report import markdown_table, score_table  # noqa: E402
 from pipelines.evaluate.scores import gaussian_scores  # noqa: E402
 
 NETWORKS = {  # file in the data folder, (lat, lon) box or None
@@ -239,85 +241,6 @@ def run(
     }
 
 
-LABELS = {
-    "model": "**model** (`/v1/points`)",
-    "model_equivariant": "equivariant component (`equivariant_only`)",
-    "gp_matern": "GP, Matern-3/2 on (lat, lon, elevation) + linear mean in elevation",
-    "gp_rbf": "GP, RBF on (lat, lon, elevation) + linear mean in elevation",
-    "kriging_ed": "kriging, elevation as external drift (GSTools)",
-}
-
-
-def markdown(doc: dict[str, object]) -> str:
-    res = doc["results"]
-    assert isinstance(res, dict)
-    head = (
-        f"{doc['network']}: {doc['stations']} stations, {doc['hours']} hours, "
-        f"{doc['folds']} folds by station (seed {doc['seed']}), "
-        f"{next(iter(res.values()))['n_targets']} held-out (hour, station) pairs\n\n"
-    )
-    rows = (((LABELS.get(m, m),), s) for m, s in res.items())
-    return head + score_table([("method", "---")], rows)
-
-
-UK_LABELS = {
-    "model": "**model**",
-    "model_strict": "equivariant component (`strict=True`)",
-    "kriging_ed": "kriging, drift = orography + land fraction (fixed nugget)",
-}
-
-
-def uk_table(doc: dict[str, object]) -> str:
-    """The ERA5 UK test-week table from an ``equigrid evaluate --out`` JSON."""
-    res = doc["results"]
-    assert isinstance(res, dict)
-    return markdown_table(res, UK_LABELS)
-
-
-def render_docs(results: Path, docs: Path) -> None:
-    """Write the tables of ``results`` into ``docs`` between ``<!-- NAME:start -->`` and
-    ``<!-- NAME:end -->`` markers (``stations-suedtirol``, ``stations-sao_west``, ``uk-test``),
-    so that no number in those blocks is typed by hand."""
-    text = docs.read_text()
-    blocks = {}
-    for net in ("suedtirol", "sao_west"):
-        # the model's run and the peers' run (same folds), merged into one table
-        docs_ = [json.loads(f.read_text()) for f in sorted(results.glob(f"stations_{net}*.json"))]
-        if not docs_:
-            continue
-        merged = dict(docs_[0])
-        merged["results"] = {}
-        order = list(LABELS)
-        for d in docs_:
-            merged["results"] |= d["results"]
-        merged["results"] = dict(
-            sorted(
-                merged["results"].items(),
-                key=lambda kv: order.index(kv[0]) if kv[0] in order else 99,
-            )
-        )
-        commands = "\n".join(f"    {d['command']}" for d in docs_)
-        blocks[f"stations-{net}"] = f"Commands:\n\n{commands}\n\n{markdown(merged)}"
-    for name, stem in (
-        ("uk-test", "default_model_test"),
-        ("uk-test-before-floor", "default_model_test_before_floor"),
-        ("uk-test-uk-only", "uk_only_model_2026-11_test"),
-    ):
-        f = results / f"{stem}.json"
-        if f.is_file():
-            blocks[name] = uk_table(json.loads(f.read_text()))
-    f = results / "calibration.md"
-    if f.is_file():
-        blocks["calibration"] = f.read_text()
-    for name, body in blocks.items():
-        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-        if start in text and end in text:
-            head, rest = text.split(start, 1)
-            _, tail = rest.split(end, 1)
-            text = f"{head}{start}\n{body}{end}{tail}"
-    docs.write_text(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--network", choices=["suedtirol", "sao_west", "all"], default="all")
@@ -335,7 +258,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     if a.render_docs:
-        render_docs(a.out, ROOT / "docs" / "results.md")
+        render_docs(a.out, ROOT / "docs", DEFAULT_BUNDLE)
         return
     networks = ["suedtirol", "sao_west"] if a.network == "all" else [a.network]
     command = "python benchmarks/stations.py " + shlex.join(sys.argv[1:])
@@ -343,7 +266,7 @@ def main() -> None:
         doc = run(net, a.data, a.model, a.folds, a.seed, a.methods.split(","))
         doc["command"] = command
         doc["model"] = str(a.model) if a.model is not None else "models/weights/default"
-        text = markdown(doc)
+        text = stations_markdown(doc)
         print(text)
         if a.out:
             a.out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """``python3 -m experiments NAME`` runs one experiment; ``python3 -m experiments render``
-renders ``benchmarks/results/science.json`` into ``docs/results.md``."""
+writes every generated part of ``docs/results.md`` from ``benchmarks/results/`` and the
+shipped bundle (:mod:`experiments.docs`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Annotated
 import typer
 
 from cli.errors import OneLineErrors
+from inference.bundle import DEFAULT_BUNDLE
 
 from .config import DEFAULT_DATA, DEFAULT_DOC, DEFAULT_RESULTS, DEFAULT_RUNS, DEFAULT_STORES
+from .docs import render_docs
 from .drivers import EXPERIMENTS, run_experiment
-from .results import render
 
 
 class _Errors(OneLineErrors):
@@ -63,11 +65,16 @@ for _name in EXPERIMENTS:
 
 @app.command("render")
 def render_cmd(
-    results: Annotated[Path, typer.Option(help="science.json")] = DEFAULT_RESULTS,
-    doc: Annotated[Path, typer.Option(help="the document to update")] = DEFAULT_DOC,
+    results: Annotated[
+        Path, typer.Option(help="the results folder (science.json, benchmark results)")
+    ] = DEFAULT_RESULTS.parent,
+    docs: Annotated[
+        Path, typer.Option(help="the folder of results.md and science_notes.md")
+    ] = DEFAULT_DOC.parent,
+    model: Annotated[Path, typer.Option(help="the bundle the docs describe")] = DEFAULT_BUNDLE,
 ) -> None:
-    """Render science.json into the "Paper reproduction" section of docs/results.md."""
-    render(results, doc)
+    """Write every generated table and number of docs/results.md from the results."""
+    render_docs(results, docs, model)
 
 
 app()
