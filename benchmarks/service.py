@@ -17,8 +17,9 @@ For 400 and 1,000 stations -> a 200 x 200 grid over the trained domain:
     python benchmarks/service.py --device cuda --batch-max-size 32 --clients 1 8 32 128 \
         --out benchmarks/results/service_gpu.md --docs docs/results.md
 
-With ``--docs``, the tables also replace the block named after ``--out``
-(``<!-- service-cpu:start -->`` ... ``<!-- service-cpu:end -->`` for ``service_cpu.md``).
+With ``--docs``, the docs are rendered afterwards (``python3 -m experiments render``, the one
+renderer): the block named after ``--out`` (``<!-- service-cpu:start -->`` ...
+``<!-- service-cpu:end -->`` for ``service_cpu.md``) then holds these tables.
 
 On CUDA the same script measures grids per second with micro-batching (requests of the
 same grid shape coalesce into one forward pass). Traffic goes to 127.0.0.1 only; every loop
@@ -46,7 +47,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.blocks import write_block  # noqa: E402
+from experiments.docs import render_docs  # noqa: E402
 from inference.bundle import DEFAULT_BUNDLE, save_bundle  # noqa: E402
 from inference.normalisation import Stats  # noqa: E402
 
@@ -235,7 +236,10 @@ def main() -> None:
     ap.add_argument("--peer-repeats", type=int, default=3, help="peer runs (<= 500 stations)")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here")
     ap.add_argument(
-        "--docs", type=Path, default=None, help="and into this file's block named after --out"
+        "--docs",
+        type=Path,
+        default=None,
+        help="then render this document (its block named after --out) from the results",
     )
     args = ap.parse_args()
     if args.docs is not None and args.out is None:
@@ -325,7 +329,7 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
     if args.docs is not None:
-        write_block(args.docs, args.out.stem.replace("_", "-"), text)
+        render_docs(args.out.parent, args.docs.parent, DEFAULT_BUNDLE)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,8 @@ def blocks(results: Path) -> dict[str, str]:
     f = results / "calibration.md"
     if f.is_file():
         out["calibration"] = f.read_text()
+    for f in sorted(results.glob("service_*.md")):  # benchmarks/service.py --out
+        out[f.stem.replace("_", "-")] = f.read_text().rstrip() + "\n"
     if out:
         out["bar"] = bar_table(results)
     return out
