@@ -3,7 +3,8 @@
 Each map is what ``POST /v1/grid`` with ``Accept: image/png`` returns from the shipped default
 model, with a DEM of ``../shared/data`` configured as the service's DEM, for one hour of a real
 station network (South Tyrol, the North American SAO file) and, for the UK, ERA5 2 m
-temperature cells of a test-week hour used as stations (no UK station network is in the data).
+temperature cells of a test-week hour used as stations at their cells' orography (no UK
+station network is in the data).
 
     python docs/render_maps.py --data ../shared/data
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from fastapi.testclient import TestClient
 
+from inference.dem import read_dem, resample
 from pipelines.data.era5 import read_t2m
 from pipelines.data.station_files import read_table
 from service.app import create_app
@@ -46,16 +48,25 @@ def _stations_at(path: Path, hour: str) -> list[dict[str, object]]:
     ]
 
 
-def _era5_stations(path: Path, hour: str, count: int, seed: int) -> list[dict[str, object]]:
-    """``count`` random ERA5 cells (land or sea) of ``hour`` as stations (degC, no elevation)."""
+def _era5_stations(
+    path: Path, orography: Path, hour: str, count: int, seed: int
+) -> list[dict[str, object]]:
+    """``count`` random ERA5 cells (land or sea) of ``hour`` as stations (degC), each at its
+    cell's orography (the ERA5 grid's, ``orography``)."""
     field = read_t2m(path).sel(time=np.datetime64(hour, "ns"))
     values = field.values
     lats, lons = field["latitude"].values, field["longitude"].values
+    heights = resample(read_dem(orography), lats, lons, "ERA5 cells").values
     rng = np.random.default_rng(seed)
     flat = rng.choice(values.size, size=count, replace=False)
     i, j = np.unravel_index(flat, values.shape)
     return [
-        {"lat": float(lats[a]), "lon": float(lons[b]), "value": float(values[a, b]) - 273.15}
+        {
+            "lat": float(lats[a]),
+            "lon": float(lons[b]),
+            "value": float(values[a, b]) - 273.15,
+            "elevation_m": float(heights[a, b]),
+        }
         for a, b in zip(i, j, strict=True)
     ]
 
@@ -106,7 +117,13 @@ def main() -> None:
     _render(
         data / "orog_uk_0p1.nc",
         {
-            "stations": _era5_stations(data / "era5_t2m_uk_2019-03_hourly.nc", hour, 200, 0),
+            "stations": _era5_stations(
+                data / "era5_t2m_uk_2019-03_hourly.nc",
+                data / "orog_uk_era5grid_0p25.nc",
+                hour,
+                200,
+                0,
+            ),
             "time": hour,
             "grid": {"bbox": [-10.0, 50.0, 2.0, 58.0], "resolution_deg": 0.05},
         },
