@@ -50,8 +50,9 @@ def grid(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="output: netCDF, or Zarr for a name ending .zarr (default: beside the "
-            "station file, STATIONS.grid.nc; equigrid_demo.nc with --demo)"
+            help="output: netCDF, or Zarr for a name ending .zarr (default: STATIONS.grid.nc "
+            "in the current directory, never in the input's folder, which may be read-only "
+            "or someone else's data; equigrid_demo.nc with --demo)"
         ),
     ] = None,
     model: Annotated[
@@ -172,10 +173,11 @@ def grid(
 
 
 def default_out(stations: Path | None) -> Path:
-    """The output beside the station file (``obs.csv`` -> ``obs.grid.nc``), or the demo's."""
+    """The output in the current directory, named after the station file
+    (``data/obs.csv`` -> ``obs.grid.nc``), or the demo's."""
     if stations is None:
         return Path("equigrid_demo.nc")
-    return stations.with_name(f"{stations.stem}.grid.nc")
+    return Path(f"{stations.stem}.grid.nc")
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:

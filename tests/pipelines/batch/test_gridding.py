@@ -252,15 +252,20 @@ def test_value_units_come_from_the_data_and_units_set_the_output(tmp_path, small
     assert clash.exit_code == 2 and "gives its values in K, --value-units says degC" in clash.stderr
 
 
-def test_default_out_beside_the_stations_and_device_auto(tmp_path, small_bundle, scheduler):
-    csv = tmp_path / "obs.csv"
+def test_default_out_in_the_working_directory_and_device_auto(
+    tmp_path, small_bundle, scheduler, monkeypatch
+):
+    (tmp_path / "data").mkdir()
+    csv = tmp_path / "data" / "obs.csv"
+    monkeypatch.chdir(tmp_path)  # the output goes here, not into the input's folder
     pd.DataFrame([{"time": "2019-03-27T06:00", "lat": 52.0, "lon": -1.0, "value": 8.0}]).to_csv(
         csv, index=False
     )
     args = [csv, "--value-units", "degC", "--bbox", "-3,51,1,53", "--resolution", 1]
     res = grid(*args, "--device", "auto", model=small_bundle, scheduler=scheduler)
-    out = tmp_path / "obs.grid.nc"
+    out = Path("obs.grid.nc")
     assert res.exit_code == 0 and res.stdout.strip().endswith(f"wrote {out}"), res.output
+    assert not list((tmp_path / "data").glob("obs.grid*"))
     assert xr.open_dataset(out).devices_used == ("cuda" if torch.cuda.is_available() else "cpu")
     again = grid(*args, model=small_bundle, scheduler=scheduler)
     assert again.stdout.strip().endswith(f"wrote {out} (replaced the output that was there)")
