@@ -25,20 +25,9 @@ import httpx
 import numpy as np
 
 HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
 
-
-def rss_mb(pid: int) -> float:
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError:
-            continue
-    return total / 1024
+from benchmarks.proc import tree_rss_mb  # noqa: E402
 
 
 def body(n_st: int, side: int, seed: int = 0) -> dict:
@@ -82,12 +71,12 @@ def main() -> None:
             # warm: each format's libraries and caches (map data, fonts) are loaded once
             httpx.post(f"{base}/v1/grid", json=small, headers={"Accept": accept}, timeout=600)
         time.sleep(args.idle_s)
-        idle = rss_mb(proc.pid)
+        idle = tree_rss_mb(proc.pid)
         peak, done = [idle], threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                peak.append(rss_mb(proc.pid))
+                peak.append(tree_rss_mb(proc.pid))
                 time.sleep(0.1)
 
         threading.Thread(target=sample, daemon=True).start()
@@ -99,9 +88,9 @@ def main() -> None:
             huge = {"stations": [{"lat": 52.0, "lon": 0.0, "value": 400.0}] * 60_000}
             statuses.append(c.post(f"{base}/v1/grid", json=huge | {"grid": small["grid"]}))
         done.set()
-        after_load = rss_mb(proc.pid)
+        after_load = tree_rss_mb(proc.pid)
         time.sleep(args.idle_s)
-        later = rss_mb(proc.pid)
+        later = tree_rss_mb(proc.pid)
         print(f"repo: {args.repo.resolve()}")
         print(f"statuses: {[r.status_code for r in statuses]}")
         print(f"| idle | peak | right after | after {args.idle_s:.0f} s idle |")

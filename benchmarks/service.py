@@ -47,6 +47,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.proc import tree_rss_mb  # noqa: E402
 from experiments.docs import render_docs  # noqa: E402
 from inference.bundle import DEFAULT_BUNDLE, save_bundle  # noqa: E402
 from inference.normalisation import Stats  # noqa: E402
@@ -161,22 +162,6 @@ async def fairness(base: str) -> tuple[int, float, int, float]:
 
         (gs, gt), (ss, st) = await asyncio.gather(timed(GLOBAL, 0.0), timed(SMALL, 1.0))
     return gs, gt, ss, st
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants, MB."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        todo += [int(c) for c in children]
-    return total / 1024
 
 
 def wait_ready(base: str, proc: subprocess.Popen, workers: int, timeout: float = 300) -> None:
