@@ -45,11 +45,13 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
 sys.path.insert(0, str(REPO))
 
 from benchmarks.proc import tree_rss_mb  # noqa: E402
 from experiments.docs import render_docs  # noqa: E402
 from inference.bundle import DEFAULT_BUNDLE, save_bundle  # noqa: E402
+from inference.files import write_text  # noqa: E402
 from inference.normalisation import Stats  # noqa: E402
 
 DOMAIN = [[50.0, 58.0], [-10.0, 2.0]]
@@ -229,6 +231,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.docs is not None and args.out is None:
         ap.error("--docs needs --out (the block is named after it)")
+    if args.docs is not None and (
+        args.docs.name != "results.md" or args.out.parent.resolve() != RESULTS.resolve()
+    ):
+        ap.error(f"--docs renders docs/results.md from {RESULTS}: give those paths")
 
     tmp = tempfile.TemporaryDirectory()
     model, note = args.model, ""
@@ -312,9 +318,9 @@ def main() -> None:
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        write_text(args.out, text)
     if args.docs is not None:
-        render_docs(args.out.parent, args.docs.parent, DEFAULT_BUNDLE)
+        render_docs(RESULTS, args.docs.parent, DEFAULT_BUNDLE)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from inference.errors import ConfigError
 from pipelines.evaluate.report import markdown_table, score_table
 
 NETWORKS = {"suedtirol": "South Tyrol", "sao_west": "SAO western US"}
@@ -29,6 +30,7 @@ UK_LABELS = {
     "model_strict": "equivariant component (`strict=True`)",
     "kriging_ed": "kriging, drift = orography + land fraction (fixed nugget)",
 }
+SERVICE_TABLES = ("service_cpu", "service_gpu")  # benchmarks/service.py's full runs
 UK_TABLES = {  # block -> results file stem
     "uk-test": "default_model_test",
     "uk-test-before-floor": "default_model_test_before_floor",
@@ -61,6 +63,8 @@ def network_runs(results: Path, net: str) -> list[dict[str, Any]]:
 
 def merged_network(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The runs of one network as one document, methods in the order of :data:`LABELS`."""
+    if not runs:
+        raise ConfigError("no stations_<network>*.json results: run benchmarks/stations.py")
     merged = dict(runs[0])
     scores: dict[str, Any] = {}
     for d in runs:
@@ -72,13 +76,24 @@ def merged_network(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def network_results(results: Path, net: str) -> dict[str, Any]:
+    """The scores of one network by method, the model's and every peer's present."""
+    res: dict[str, Any] = merged_network(network_runs(results, net))["results"]
+    missing = [m for m in ("model", *PEER_NAMES) if m not in res]
+    if missing:
+        raise ConfigError(
+            f"the {net} results lack {', '.join(missing)}: run benchmarks/stations.py "
+            f"--network {net} for them"
+        )
+    return res
+
+
 def _comparisons(results: Path) -> list[tuple[str, dict[str, Any], dict[str, dict[str, Any]]]]:
     """(label, the model's scores, the peers' scores) of every comparison of the bar."""
     out = []
     for net, label in NETWORKS.items():
-        runs = network_runs(results, net)
-        if runs:
-            res = merged_network(runs)["results"]
+        if network_runs(results, net):
+            res = network_results(results, net)
             out.append((label, res["model"], {PEER_NAMES[m]: res[m] for m in PEER_NAMES}))
     f = results / f"{UK_TABLES['uk-test']}.json"
     if f.is_file():
@@ -130,8 +145,10 @@ def blocks(results: Path) -> dict[str, str]:
     f = results / "calibration.md"
     if f.is_file():
         out["calibration"] = f.read_text()
-    for f in sorted(results.glob("service_*.md")):  # benchmarks/service.py --out
-        out[f.stem.replace("_", "-")] = f.read_text().rstrip() + "\n"
+    for stem in SERVICE_TABLES:  # benchmarks/service.py --out benchmarks/results/<stem>.md
+        f = results / f"{stem}.md"
+        if f.is_file():
+            out[stem.replace("_", "-")] = f.read_text().rstrip() + "\n"
     if out:
         out["bar"] = bar_table(results)
     return out

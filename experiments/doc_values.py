@@ -24,7 +24,7 @@ from inference.bundle import load_bundle
 from inference.errors import ConfigError
 from models.convcnp import ConvCNP
 
-from .benchmark_tables import NETWORKS, UK_TABLES, merged_network, network_runs
+from .benchmark_tables import NETWORKS, UK_TABLES, network_results
 
 VAL = re.compile(r"<!-- val (?P<key>[^|]+?)(?:\|(?P<spec>\S*))? -->(?P<old>.*?)<!-- /val -->")
 UK_ONLY_LOG = "uk_only_model_2026-11_training_metrics.jsonl"
@@ -107,7 +107,7 @@ def _networks(results: Path) -> dict[str, Any]:
             for r in rows
             if r["network"] == net and r["variant"] == "as trained" and r["floor_k2"] == 0
         )
-        res = merged_network(network_runs(results, net))["results"]
+        res = network_results(results, net)
         gps = [res[m] for m in ("gp_matern", "gp_rbf")]
         nll.append(res["model"]["nll"] - min(g["nll"] for g in gps))
         rmse.append(res["model"]["rmse"] - min(g["rmse"] for g in gps))

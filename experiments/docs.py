@@ -44,5 +44,7 @@ def render_docs(results: Path, docs: Path, bundle: Path) -> None:
     render(results / "science.json", doc, notes)
     text = doc.read_text()
     for name, body in blocks(results).items():
+        if f"<!-- {name}:start -->" not in text:
+            raise ConfigError(f"{doc}: no <!-- {name}:start --> ... <!-- {name}:end --> block")
         text = splice(text, name, body)
     _rewrite(doc, values.fill(text))

@@ -78,3 +78,20 @@ def test_values_and_markers() -> None:
 def test_render_refuses_a_missing_document(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such document"):
         render_docs(RESULTS, tmp_path, DEFAULT_BUNDLE)
+
+
+def test_render_refuses_missing_results_and_blocks_without_markers(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results)
+    docs = _copy_docs(tmp_path)
+    peers = results / "stations_suedtirol_peers.json"
+    kept = peers.read_text()
+    peers.unlink()  # the GP and kriging rows of South Tyrol are gone
+    with pytest.raises(ConfigError, match="suedtirol results lack"):
+        render_docs(results, docs, DEFAULT_BUNDLE)
+    peers.write_text(kept)
+    (results / "service_gpu.md").write_text("| a table |\n")
+    doc = docs / "results.md"
+    doc.write_text(doc.read_text().replace("<!-- service-gpu:start -->", ""))
+    with pytest.raises(ConfigError, match="no <!-- service-gpu:start -->"):
+        render_docs(results, docs, DEFAULT_BUNDLE)
