@@ -96,6 +96,20 @@ class DataConfig(BaseModel):
             raise ValueError(f"unknown terrain {unknown[0]!r}; known: {', '.join(TERRAIN_FILES)}")
         return names
 
+    @field_validator("sim_stations", "uk_stations")
+    @classmethod
+    def _count_range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= v[0] <= v[1]:
+            raise ValueError(f"a station-count range [low, high] needs 1 <= low <= high, not {v}")
+        return v
+
+    @field_validator("sim_box_deg", "conus_box_deg")
+    @classmethod
+    def _box_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] <= v[1]:
+            raise ValueError(f"a box-size range [low, high] needs 0 < low <= high, not {v}")
+        return v
+
     @model_validator(mode="after")
     def _some_source(self) -> DataConfig:
         if self.simulated + self.era5_uk + self.era5_conus <= 0:
@@ -154,6 +168,11 @@ class RunConfig(BaseModel):
         if given:
             how = "--data (world training)" if not world else "--store"
             raise ConfigError(f"[{given[0]}] applies to training with {how}, not this run")
+        if not world and "simulated_tasks" in self.validation.model_fields_set:
+            raise ConfigError(
+                "validation.simulated_tasks applies to training with --data (world training), "
+                "not this run"
+            )
 
 
 def _read(path: Path) -> dict[str, Any]:

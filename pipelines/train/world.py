@@ -175,10 +175,3 @@ def run_world_training(
         extra=extra,
     )
     return result, nll
-
-
-if __name__ == "__main__":  # the command before issue 8's one CLI, recorded in older bundles
-    import sys
-
-    print(f"pipelines.train.world is no command any more; run: {COMMAND}", file=sys.stderr)
-    raise SystemExit(2)

@@ -61,6 +61,9 @@ def test_world_training_writes_a_calibrated_bundle(shared_data: Path, tmp_path: 
          "at least one source"),
         (["--set", "sampler.fraction=[0.1,0.2]"], "[sampler] applies to training with --store"),
         (["--set", "validation.simulated_tasks=-1"], "validation.simulated_tasks"),
+        (["--set", "data.sim_stations=[0,-5]"], "1 <= low <= high"),
+        (["--set", "data.uk_stations=[400,10]"], "1 <= low <= high"),
+        (["--set", "data.sim_box_deg=[0,2]"], "0 < low <= high"),
     ],
 )  # fmt: skip
 def test_bad_world_config_is_one_line_exit_2(
@@ -86,6 +89,11 @@ def test_world_sections_are_refused_for_store_training(tmp_path: Path) -> None:
         "train", "--store", tmp_path / "s.nc", "--out", tmp_path / "b", "--set", "data.era5_uk=1"
     )
     assert code == 2 and "[data] applies to training with --data" in err
+    code, _, err = invoke(
+        "train", "--store", tmp_path / "s.nc", "--out", tmp_path / "b",
+        "--set", "validation.simulated_tasks=8",
+    )  # fmt: skip
+    assert code == 2 and "simulated_tasks applies to training with --data" in err
 
 
 def test_a_data_folder_without_the_sources_is_one_line(tmp_path: Path) -> None:
@@ -95,14 +103,3 @@ def test_a_data_folder_without_the_sources_is_one_line(tmp_path: Path) -> None:
         "train", "--data", tmp_path, "--out", tmp_path / "b", "--set", "data.simulated=0"
     )
     assert code == 2 and "era5_t2m_uk_2019-03_hourly.nc" in err and "file not found" in err
-
-
-def test_the_old_module_command_points_to_the_cli() -> None:
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.train.world", "--data", "x"],
-        capture_output=True, text=True, cwd=REPO, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 2 and "equigrid train --data" in done.stderr
