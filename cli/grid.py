@@ -8,7 +8,8 @@ runs with no data at all. Bad rows are skipped, counted and listed beside the ou
 (``--strict`` refuses them); ``--resume`` continues an interrupted job. The station values'
 units come from the data (a value column named like ``t_degC``, a netCDF ``units``
 attribute) or, where the file says nothing, ``--value-units``; ``--units`` is the output's
-(default: the values' own). Without ``--out`` the output goes beside the station file.
+(default: the values' own). Without ``--out`` the output is ``STATIONS.grid.nc`` (or
+``.zarr``) in the current directory.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def grid(
         assert stations is not None
         mapping = dict(key_values(columns, "--columns")) if columns else None
         table = read_table(stations, value_units, mapping)
-    out = out or default_out(stations)
+    out = out or default_out(stations, output_type)
     replaces = out.exists() and not resume
     options = GridOptions(
         out=out,
@@ -172,12 +173,14 @@ def grid(
     typer.echo(f"wrote {out}" + (" (replaced the output that was there)" if replaces else ""))
 
 
-def default_out(stations: Path | None) -> Path:
+def default_out(stations: Path | None, fmt: OutputFormat = OutputFormat.auto) -> Path:
     """The output in the current directory, named after the station file
-    (``data/obs.csv`` -> ``obs.grid.nc``), or the demo's."""
+    (``data/obs.csv`` -> ``obs.grid.nc``, or ``obs.grid.zarr`` with ``--format zarr``), or
+    the demo's."""
+    suffix = ".zarr" if fmt is OutputFormat.zarr else ".nc"
     if stations is None:
-        return Path("equigrid_demo.nc")
-    return Path(f"{stations.stem}.grid.nc")
+        return Path(f"equigrid_demo{suffix}")
+    return Path(f"{stations.stem}.grid{suffix}")
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:

@@ -4,8 +4,8 @@
 step (coastlines and borders, lat/lon ticks, the time, stations coloured by their value on
 the field's scale, cells outside the trained domain marked); ``--station ID`` draws that
 station's observations against the gridded value at its position (``--time`` marks a step).
-Without ``--out`` the PNG goes beside the output, named after what it shows; a file already
-there is replaced and the message says so. The data are chosen by
+Without ``--out`` the PNG goes to the current directory, named after the output and what
+it shows; a file already there is replaced and the message says so. The data are chosen by
 :mod:`pipelines.batch.views`; the drawing is the shared renderer (:mod:`inference.maps`,
 which the service's PNG maps use too, and :mod:`inference.series`).
 """
@@ -48,7 +48,10 @@ def plot(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="the PNG to write (default: beside OUTPUT, named after the view)"),
+        typer.Option(
+            help="the PNG to write (default: in the current directory, named after OUTPUT "
+            "and the view)"
+        ),
     ] = None,
 ) -> None:
     """Draw a map of one time step of a batch output, or a station's series (--station)."""

@@ -85,14 +85,15 @@ def check_output(ds: xr.Dataset, source: object) -> xr.Dataset:
 
 
 def default_plot_path(output: Path, time: str | None, station: str | None, var: str) -> Path:
-    """The PNG beside ``output`` when ``--out`` is not given: ``grid.nc`` ->
+    """The PNG when ``--out`` is not given, in the current directory (as ``grid``'s default
+    output: never into a folder that may not be the user's): ``runs/grid.nc`` ->
     ``grid.tas.20190327T0300.png`` (or ``grid.station-MAN.png``)."""
     if station is not None:
         what = "station-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in station)
     else:
         when = "" if time is None else "." + "".join(c for c in time if c.isalnum())
         what = f"{var}{when}"
-    return output.with_name(f"{output.stem}.{what}.png")
+    return Path(f"{output.stem}.{what}.png")
 
 
 def _title(ds: xr.Dataset) -> str:

@@ -4,6 +4,7 @@ from the output alone; the drawing is the shared renderer's (``inference.maps``,
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -92,17 +93,22 @@ def test_plot_errors_are_one_line(output, tmp_path) -> None:
     assert res.exit_code == 2 and "not a step of the output" in res.stderr
 
 
-def test_plot_default_out_beside_the_output_and_says_when_it_replaces(output, tmp_path) -> None:
-    local = tmp_path / "g.nc"
+def test_plot_default_out_in_the_working_directory_and_says_when_it_replaces(
+    output, tmp_path, monkeypatch
+) -> None:
+    (tmp_path / "runs").mkdir()
+    local = tmp_path / "runs" / "g.nc"
     local.write_bytes(output.read_bytes())
+    monkeypatch.chdir(tmp_path)
     args = ["plot", str(local), "--time", "2019-03-27T03:00"]
     res = runner.invoke(app, args)
-    png = tmp_path / "g.tas.20190327T0300.png"
+    png = Path("g.tas.20190327T0300.png")
     assert res.exit_code == 0 and res.stdout.strip() == f"wrote {png}", res.output
     res = runner.invoke(app, args)
     assert res.stdout.strip() == f"wrote {png} (replaced the file that was there)"
     res = runner.invoke(app, ["plot", str(local), "--station", "MAN", "--time", "2019-03-27T01:00"])
     assert res.exit_code == 0 and (tmp_path / "g.station-MAN.png").exists(), res.output
+    assert not list((tmp_path / "runs").glob("*.png"))
 
 
 def test_std_map_shows_the_observed_values_at_the_stations(output, tmp_path, monkeypatch) -> None:
