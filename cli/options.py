@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from inference.device import DEVICE_NAMES, resolve_device
+from inference.device import DEVICE_NAMES, check_device, resolve_device
 from inference.errors import ConfigError, EquigridError, one_line
 
 T = TypeVar("T")
@@ -46,10 +46,11 @@ def _usage_error(check: Callable[[str], T]) -> Callable[[str], T]:
 
 
 def device_parser(require: bool = True) -> Callable[[str], str]:
-    """The ``--device`` parser: ``auto`` (resolved on this machine), ``cpu``, ``cuda``,
-    ``cuda:N``. With ``require`` a CUDA device this machine lacks is refused; without it
-    (devices of other machines, e.g. a remote dask cluster's workers) only the name is."""
-    return _usage_error(lambda text: resolve_device(text, require))
+    """The ``--device`` parser: ``auto``, ``cpu``, ``cuda``, ``cuda:N``. With ``require``
+    the device is this machine's (``auto`` resolved here, a CUDA device it lacks refused);
+    without it (devices of other machines, e.g. a dask cluster's workers) only the name is
+    checked and ``auto`` is left for each worker to resolve."""
+    return _usage_error(lambda text: resolve_device(text) if require else check_device(text))
 
 
 def device_option(help: str, require: bool = True, **kw: Any) -> Any:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from cli import app
 from cli.errors import OneLineErrors
-from cli.options import check_frequency, comma_list, int_range, integers, numbers
+from cli.options import (
+    check_frequency,
+    comma_list,
+    device_parser,
+    int_range,
+    integers,
+    numbers,
+)
 from inference.device import check_device, resolve_device
 from inference.errors import ConfigError
 from service.settings import LogLevel, Precision, Settings
@@ -129,6 +137,11 @@ def test_one_device_rule() -> None:
     assert resolve_device("cuda:99", require=False) == "cuda:99"  # a remote worker's device
     with pytest.raises(ConfigError, match="device cuda:99: this machine has"):
         resolve_device("cuda:99")
+    # the workers' devices (grid --device): auto stays for each worker to resolve
+    assert device_parser(require=False)("AUTO") == "auto"
+    assert device_parser(require=True)("auto") in ("cpu", "cuda")
+    with pytest.raises(typer.BadParameter, match="use one of"):
+        device_parser(require=False)("gpu")
 
 
 def test_time_steps_are_checked_in_our_words() -> None:
