@@ -37,7 +37,8 @@ ENV = ("MKL_DISABLE_FAST_MM", "ONEDNN_PRIMITIVE_CACHE_CAPACITY")  # read when to
 sys.path.insert(0, str(HERE.parent))
 
 from inference.bundle import DEFAULT_BUNDLE, load_bundle  # noqa: E402
-from inference.predictor import BundlePredictor, Query  # noqa: E402
+from inference.predictor import BundlePredictor  # noqa: E402
+from inference.query import Query  # noqa: E402
 from service import render  # noqa: E402
 from service.app import _warm_up_query  # noqa: E402
 from service.body import _parse  # noqa: E402

@@ -33,7 +33,7 @@ from .bundle import Bundle
 from .coalesce import groups
 from .elevation import model_elevations
 from .padding import pad_grid, pad_last, pad_repeat
-from .query import Query as Query  # re-exported: the predictor's callers build queries
+from .query import Query
 
 
 @dataclass

@@ -26,7 +26,8 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from inference.bundle import Bundle, load_bundle
 from inference.dems import Dems
 from inference.geography import world
-from inference.predictor import BundlePredictor, Prediction, Query
+from inference.predictor import BundlePredictor, Prediction
+from inference.query import Query
 
 from . import errors, openapi
 from .batching import BatchMetrics, Scheduler

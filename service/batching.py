@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from inference.predictor import Prediction, Query
+from inference.predictor import Prediction
+from inference.query import Query
 
 from .errors import DeadlineExceeded, Overloaded
 from .memory import IDLE_TRIM

@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
 from inference.notes import prediction_notes
-from inference.predictor import Prediction, Query
+from inference.predictor import Prediction
+from inference.query import Query
 from inference.stations import Stations
 from inference.units import from_kelvin, variance_units
 

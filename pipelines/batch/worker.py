@@ -28,7 +28,8 @@ from inference.bundle import load_bundle
 from inference.device import resolve_device
 from inference.errors import BundleError
 from inference.notes import prediction_notes
-from inference.predictor import BundlePredictor, Prediction, Query
+from inference.predictor import BundlePredictor, Prediction
+from inference.query import Query
 from inference.stations import Stations
 from inference.units import TemperatureUnit, from_kelvin
 

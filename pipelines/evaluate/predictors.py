@@ -21,7 +21,8 @@ from numpy.typing import NDArray
 from torch import nn
 
 from inference.errors import TaskError
-from inference.predictor import BundlePredictor, Query
+from inference.predictor import BundlePredictor
+from inference.query import Query
 
 from ..tasks.task import Task
 from .kriging import krige

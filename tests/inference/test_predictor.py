@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from inference.bundle import load_bundle
-from inference.predictor import BundlePredictor, Prediction, Query
+from inference.predictor import BundlePredictor, Prediction
+from inference.query import Query
 from tests.conftest import UK
 from tests.inference.test_bundle import make_bundle
 

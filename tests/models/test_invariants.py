@@ -19,7 +19,8 @@ import torch
 
 import models
 from inference.bundle import DEFAULT_BUNDLE, load_bundle
-from inference.predictor import BundlePredictor, Prediction, Query
+from inference.predictor import BundlePredictor, Prediction
+from inference.query import Query
 from models.lattice import lattice_window
 
 ARCH = {

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from inference.bundle import load_bundle
-from inference.predictor import BundlePredictor, Prediction, Query
+from inference.predictor import BundlePredictor, Prediction
+from inference.query import Query
 from service.batching import BatchMetrics, Scheduler
 from service.errors import DeadlineExceeded, Overloaded
 from service.settings import Settings
