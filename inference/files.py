@@ -8,8 +8,10 @@ for another mode, and appear only when complete.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from models.atomic import DEFAULT_MODE, atomic_path, atomic_write
@@ -27,7 +29,25 @@ def write_text(path: str | Path, text: str, mode: int = DEFAULT_MODE) -> Path:
 @contextmanager
 def atomic_paths(*paths: str | Path, mode: int = DEFAULT_MODE) -> Iterator[list[Path]]:
     """Temporary paths beside each of ``paths`` (files published together, e.g. an output
-    and its side file): all are written before any replaces its destination, and on any
-    failure in the block every destination is left as it was."""
-    with ExitStack() as stack:
-        yield [stack.enter_context(atomic_path(p, mode)) for p in paths]
+    and its side file). After the block, every temporary file is synced first; then they
+    replace their destinations, the last path first and the first path (the output) last,
+    so an output never appears before its side files. A failure in the block or while
+    syncing leaves every destination as it was."""
+    dests = [Path(p) for p in paths]
+    tmps: list[Path] = []
+    try:
+        for dest in dests:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+            os.close(fd)
+            tmps.append(Path(name))
+        yield tmps
+        for tmp in tmps:
+            with tmp.open("rb+") as f:  # the writer may have closed and reopened it
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+        for tmp, dest in reversed(list(zip(tmps, dests, strict=True))):
+            os.replace(tmp, dest)
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)

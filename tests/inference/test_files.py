@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.files import atomic_path, atomic_write, write_text
+from inference.files import atomic_path, atomic_paths, atomic_write, write_text
 
 
 def _mode(p: Path) -> int:
@@ -31,3 +31,25 @@ def test_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
         tmp.write_text("half")
         raise RuntimeError("killed")
     assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
+
+
+def test_files_published_together_output_last(tmp_path: Path, monkeypatch) -> None:
+    out, side = tmp_path / "grid.nc", tmp_path / "grid.nc.skipped.csv"
+    out.write_text("old output")
+    side.write_text("old side")
+    with pytest.raises(RuntimeError), atomic_paths(out, side) as (t_out, t_side):
+        t_out.write_text("new output")
+        t_side.write_text("new side")
+        raise RuntimeError("the job failed")
+    assert (out.read_text(), side.read_text()) == ("old output", "old side")
+    order: list[str] = []
+    real_replace = os.replace
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (order.append(Path(b).name), real_replace(a, b))
+    )
+    with atomic_paths(out, side) as (t_out, t_side):
+        t_out.write_text("new output")
+        t_side.write_text("new side")
+    assert (out.read_text(), side.read_text()) == ("new output", "new side")
+    assert order == ["grid.nc.skipped.csv", "grid.nc"]  # the output appears last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.nc", "grid.nc.skipped.csv"]
