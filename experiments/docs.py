@@ -14,17 +14,8 @@ from inference.files import write_text
 
 from .benchmark_tables import blocks
 from .doc_values import Values
+from .markers import has_block, markers, splice
 from .results import render
-
-
-def splice(text: str, name: str, body: str) -> str:
-    """``text`` with the block between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
-    replaced by ``body`` (unchanged where the markers are absent)."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    if start not in text or end not in text:
-        return text
-    head, rest = text.split(start, 1)
-    return f"{head}{start}\n{body}{end}{rest.split(end, 1)[1]}"
 
 
 def _rewrite(path: Path, text: str) -> None:
@@ -44,7 +35,7 @@ def render_docs(results: Path, docs: Path, bundle: Path) -> None:
     render(results / "science.json", doc, notes)
     text = doc.read_text()
     for name, body in blocks(results).items():
-        if f"<!-- {name}:start -->" not in text:
-            raise ConfigError(f"{doc}: no <!-- {name}:start --> ... <!-- {name}:end --> block")
+        if not has_block(text, name):
+            raise ConfigError(f"{doc}: no {' ... '.join(markers(name))} block")
         text = splice(text, name, body)
     _rewrite(doc, values.fill(text))

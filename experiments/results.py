@@ -16,7 +16,10 @@ from typing import Any
 from inference.errors import ConfigError
 from inference.files import write_text
 
-START, END = "<!-- science:start -->", "<!-- science:end -->"
+from .markers import has_block, markers, splice
+
+BLOCK = "science"
+START, END = markers(BLOCK)
 REQUIRED = ("ll", "ll_se", "rmse_k", "coverage95", "train_steps", "train_seconds", "device")
 
 TITLES = {
@@ -102,7 +105,7 @@ def table(experiment: str, entries: dict[str, dict[str, Any]]) -> str:
 
 def section(doc: dict[str, dict[str, dict[str, Any]]], notes: str = "") -> str:
     """The whole "Paper reproduction" section (between the markers)."""
-    parts = [START, "## Paper reproduction", "", notes.strip(), ""]
+    parts = ["## Paper reproduction", "", notes.strip(), ""]
     for exp in TITLES:
         if exp not in doc:
             continue
@@ -116,8 +119,7 @@ def section(doc: dict[str, dict[str, dict[str, Any]]], notes: str = "") -> str:
             table(exp, doc[exp]),
             "",
         ]
-    parts.append(END)
-    return "\n".join(p for p in parts if p is not None)
+    return "\n".join(p for p in parts if p is not None) + "\n"
 
 
 def render(results: Path, doc_path: Path, notes_path: Path | None = None) -> None:
@@ -129,9 +131,8 @@ def render(results: Path, doc_path: Path, notes_path: Path | None = None) -> Non
     notes = notes_path.read_text() if notes_path.is_file() else ""
     new = section(load(results), notes)
     old = doc_path.read_text() if doc_path.is_file() else "# Results\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        text = head + new + rest.split(END, 1)[1]
-    else:
-        text = old.rstrip("\n") + "\n\n" + new + "\n"
+    if has_block(old, BLOCK):
+        text = splice(old, BLOCK, new)
+    else:  # a document without the section gets one at its end
+        text = f"{old.rstrip()}\n\n{START}\n{new}{END}\n"
     write_text(doc_path, text)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from experiments.doc_values import Values, fmt
-from experiments.docs import render_docs, splice
+from experiments.docs import render_docs
+from experiments.markers import splice
 from inference.bundle import DEFAULT_BUNDLE
 from inference.errors import ConfigError
 
@@ -72,7 +73,8 @@ def test_values_and_markers() -> None:
     assert splice("a <!-- x:start -->\nold\n<!-- x:end --> b", "x", "new\n") == (
         "a <!-- x:start -->\nnew\n<!-- x:end --> b"
     )
-    assert splice("no markers", "x", "new\n") == "no markers"
+    with pytest.raises(ValueError, match="no <!-- x:start -->"):
+        splice("no markers", "x", "new\n")
 
 
 def test_render_refuses_a_missing_document(tmp_path: Path) -> None:
