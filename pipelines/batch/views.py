@@ -136,8 +136,9 @@ def map_view(ds: xr.Dataset, time: str | None, variable: MapVariable) -> MapView
     notes = [f"{int(ds.n_stations.values[i])} stations"]
     if "step_notes" in ds and str(ds.step_notes.values[i]):  # as the service's map says
         notes += str(ds.step_notes.values[i]).split("\n")
-    if str(ds.attrs.get("cell_elevations", "")).startswith("cell elevations from the DEM"):
-        notes.append(str(ds.attrs["cell_elevations"]))
+    cells = str(ds.attrs.get("cell_elevations", ""))
+    if cells:  # every case (a DEM, partly, none, no --dem): the map says what the model saw
+        notes.append(cells if cells.startswith("cell elevations") else f"cell elevations: {cells}")
     if ds.attrs.get("warnings"):
         notes.append(str(ds.attrs["warnings"]))
     return MapView(
