@@ -46,6 +46,7 @@ def test_map_view_picks_the_step_variable_and_stations(output) -> None:
     np.testing.assert_allclose(v.values, np.sqrt(ds.tas_variance.values[1]), rtol=1e-6)
     assert v.units == "degC" and v.time == pd.Timestamp("2019-03-27T01:00")
     assert sorted(v.station_value) == [8.0, 10.0] and len(v.station_lat) == 2
+    assert any(n.startswith("cell elevations: not used: no --dem") for n in v.notes), v.notes
     np.testing.assert_array_equal(map_view(ds, "2019-03-27T01:00Z", MapVariable.tas).values, v.mean)
     with pytest.raises(EquigridError, match="no stations"):
         map_view(ds, "2019-03-27T02:00", MapVariable.tas)  # on the 1 h axis, but empty
