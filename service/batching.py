@@ -34,7 +34,6 @@ from inference.predictor import Prediction
 from inference.query import Query
 
 from .errors import DeadlineExceeded, Overloaded
-from .memory import IDLE_TRIM
 
 PredictBatch = Callable[[Sequence[Query]], list[Prediction]]
 
@@ -201,8 +200,7 @@ class Lane:
                 self._run(items)
             per_item = (time.perf_counter() - start) / len(items)
             self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * per_item
-            if self._pending == 0:  # idle: give the batch's memory back (soon, not now)
-                IDLE_TRIM.soon()
+            # memory goes back when no HTTP request is in flight (service/middleware.py)
 
 
 class Scheduler:

@@ -5,7 +5,7 @@ large request would leave a worker's resident size high for good. :func:`trim` a
 to return free memory (``malloc_trim(0)``). It is not called after every request: memory
 given back is faulted in again, page by page, by the next request (about 6 ms of a 35 ms
 400-station grid request on CPU). :class:`IdleTrim` calls it once the process has had
-nothing to do for a while; the lanes and the HTTP middleware ask for it when they go idle,
+nothing to do for a while; the HTTP middleware asks for it when the last request in flight ends,
 and a new request cancels it. A no-op where glibc is absent.
 """
 
@@ -86,4 +86,4 @@ class IdleTrim:
             self._fn()
 
 
-IDLE_TRIM = IdleTrim()  # the process's one: lanes and middleware share it
+IDLE_TRIM = IdleTrim()  # the process's one (the HTTP middleware arms it)
