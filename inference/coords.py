@@ -36,6 +36,26 @@ def wrap_longitude(lon: ArrayLike) -> NDArray[np.float64]:
     return (np.asarray(lon, dtype=np.float64) + 180.0) % 360.0 - 180.0
 
 
+def longitude_frame(lon: ArrayLike) -> float:
+    """The western edge (deg) of a 360-degree longitude frame that keeps ``lon`` contiguous:
+    -180 (the usual [-180, 180)) unless the widest gap between the longitudes lies elsewhere
+    than across the antimeridian (a grid over the Pacific, 170 E to 165 W), then the middle of
+    that gap, so a region across 180 degrees is one piece and not two ends of the map."""
+    w = np.unique(wrap_longitude(np.ravel(lon)))
+    if w.size < 2:
+        return -180.0
+    gaps = np.diff(np.r_[w, w[0] + 360.0])  # the last gap is the one across +-180
+    k = int(np.argmax(gaps))
+    if gaps[-1] >= gaps[k]:
+        return -180.0
+    return float(w[k] + gaps[k] / 2)
+
+
+def wrap_into(lon: ArrayLike, west: float) -> NDArray[np.float64]:
+    """Longitudes mapped to the frame [west, west + 360)."""
+    return (np.asarray(lon, dtype=np.float64) - west) % 360.0 + west
+
+
 def lat_ok(lat: ArrayLike) -> NDArray[np.bool_]:
     """Which latitudes lie in [-90, 90]."""
     a = np.asarray(lat, dtype=np.float64)

@@ -59,8 +59,8 @@ def world() -> _World:
         for i in ids:
             uses[i] = uses.get(i, 0) + 1
     border_ids = sorted(i for i, n in uses.items() if n >= 2 and i not in coast_ids)
-    coast = [arcs[i] for i in sorted(coast_ids)]
-    borders = [arcs[i] for i in border_ids]
+    coast = [p for i in sorted(coast_ids) for p in _unwrapped(arcs[i])]
+    borders = [p for i in border_ids for p in _unwrapped(arcs[i])]
 
     def boxes(lines: list[NDArray[np.float64]]) -> NDArray[np.float64]:
         return np.array(
@@ -68,6 +68,13 @@ def world() -> _World:
         )
 
     return _World(coast, borders, boxes(coast), boxes(borders))
+
+
+def _unwrapped(line: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """``line`` cut where it jumps across the antimeridian (179.9 -> -179.9), so no segment
+    is drawn across the whole map when the map is shifted by 360 degrees."""
+    jumps = np.flatnonzero(np.abs(np.diff(line[:, 0])) > 180.0) + 1
+    return [p for p in np.split(line, jumps) if len(p) >= 2]
 
 
 def lines_in(

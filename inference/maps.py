@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .coords import wrap_into
 from .geography import lines_in, simplify, world
 
 WIDTH_IN = 12.0
@@ -117,13 +118,14 @@ def _panel(
     if m.in_domain is not None and not m.in_domain.all():
         _hatch(ax, m.lon, m.lat, ~np.asarray(m.in_domain, bool))
     _geography(ax, extent)
-    if m.stations is not None:
-        s = m.stations
+    if m.stations is not None:  # those on the map, in its longitude frame
+        s, on = m.stations, _stations_near(m.stations, extent)
+        s_lon, s_lat = _station_lon(s, extent)[on], s.lat[on]
         if stations_coloured:
             ax.scatter(
-                s.lon,
-                s.lat,
-                c=s.value,
+                s_lon,
+                s_lat,
+                c=s.value[on],
                 cmap=cmap,
                 norm=norm,
                 s=28,
@@ -133,7 +135,7 @@ def _panel(
                 zorder=4,
             )
         else:
-            ax.scatter(s.lon, s.lat, s=10, c="black", marker="^", zorder=4, linewidths=0)
+            ax.scatter(s_lon, s_lat, s=10, c="black", marker="^", zorder=4, linewidths=0)
     _axes(ax, extent)
     ax.set_title(label, fontsize=11)
     fig.colorbar(mesh, ax=ax, shrink=0.9, pad=0.02, label=label)
@@ -154,9 +156,16 @@ def _hatch(ax: Any, lon: NDArray[np.float64], lat: NDArray[np.float64], mask: ND
     cs.set_linewidth(0)
 
 
+def _station_lon(s: StationsOnMap, extent: list[float]) -> NDArray[np.float64]:
+    """The stations' longitudes in the map's frame (a map over 170 E..165 W has 188.2, not
+    -171.8)."""
+    return wrap_into(s.lon, extent[0] - (360.0 - (extent[1] - extent[0])) / 2)
+
+
 def _stations_near(s: StationsOnMap, extent: list[float]) -> NDArray[np.bool_]:
     west, east, south, north = extent
-    return (s.lon >= west) & (s.lon <= east) & (s.lat >= south) & (s.lat <= north)
+    lon = _station_lon(s, extent)
+    return (lon >= west) & (lon <= east) & (s.lat >= south) & (s.lat <= north)
 
 
 def _geography(ax: Any, extent: list[float]) -> None:

@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .coords import wrap_longitude
+from .coords import longitude_frame, wrap_into
 from .errors import EquigridError
 from .targets import grid_axes
 
@@ -55,7 +55,8 @@ class Query:
 
 @dataclass(frozen=True)
 class Coordinates:
-    """A query's validated, flattened coordinates (longitudes wrapped) and station values."""
+    """A query's validated, flattened coordinates and station values; longitudes wrapped into
+    one 360-degree frame that keeps the targets contiguous (:func:`~.coords.longitude_frame`)."""
 
     s_lat: NDArray[np.float64]
     s_lon: NDArray[np.float64]
@@ -80,6 +81,7 @@ class Coordinates:
             if not np.isfinite(arr).all():
                 raise EquigridError(f"{name} coordinates and values must be finite")
         shape = np.shape(q.target_lat)
-        t_lon = wrap_longitude(t_lon)
+        west = longitude_frame(t_lon)  # targets across 180 degrees stay one region
+        t_lon = wrap_into(t_lon, west)
         grid = grid_axes(shape, t_lat, t_lon)
-        return cls(s_lat, wrap_longitude(s_lon), s_val, t_lat, t_lon, shape, grid)
+        return cls(s_lat, wrap_into(s_lon, west), s_val, t_lat, t_lon, shape, grid)

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from .bundle import Bundle
-from .coords import wrap_longitude
+from .coords import longitude_frame, wrap_into
 
 
 def reach_deg(bundle: Bundle) -> float | None:
@@ -33,10 +33,12 @@ def uninformed(
     grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
     reach: float,
 ) -> NDArray[np.bool_]:
-    """Targets with no station within ``reach`` deg in both latitude and longitude."""
-    s_lon = wrap_longitude(s_lon)
+    """Targets with no station within ``reach`` deg in both latitude and longitude (in the
+    longitude frame that keeps the targets contiguous, so across 180 degrees too)."""
+    west = longitude_frame(t_lon if grid is None else grid[1])
+    s_lon = wrap_into(s_lon, west)
     if grid is not None:  # O(stations + cells): a 2-D difference array of station boxes
-        lat, lon = grid[0], wrap_longitude(grid[1])
+        lat, lon = grid[0], wrap_into(grid[1], west)
         order = np.argsort(lon)
         lon_sorted = lon[order]
         r0 = np.searchsorted(lat, s_lat - reach, "left")
@@ -53,7 +55,7 @@ def uninformed(
         near[:, order] = counts
         out: NDArray[np.bool_] = (near == 0).ravel()
         return out
-    t_lon = wrap_longitude(t_lon)
+    t_lon = wrap_into(t_lon, west)
     tree = cKDTree(np.stack([s_lat, s_lon], -1))
     dist, _ = tree.query(np.stack([t_lat.ravel(), t_lon.ravel()], -1), k=1, p=np.inf)
     return np.asarray(dist > reach)

@@ -163,3 +163,21 @@ def test_admission_and_prediction_share_one_window(tmp_path, monkeypatch) -> Non
     )
     np.testing.assert_array_equal(pred.mean, b.predict(fresh).mean)
     assert len(windows) == 2  # a new query: its own window
+
+
+def test_a_region_across_the_antimeridian_is_one_region() -> None:
+    """The shipped model is translation equivariant outside its trained box: stations and a
+    grid around 0 E, moved 180 degrees to straddle the antimeridian, give the same field (the
+    stations at -171.8 are 8 degrees from the grid's 180 E, not 350)."""
+    from inference.bundle import DEFAULT_BUNDLE
+
+    b = Predictor(load_bundle(DEFAULT_BUNDLE))
+    s_lat, s_lon, s_val = [-17.7, -18.1, -13.8], [-1.6, -1.55, 8.2], [299.0, 300.0, 301.0]
+    lat, lon = np.meshgrid(np.arange(-25.0, -8.0, 0.5), np.arange(-10.0, 15.0, 0.5), indexing="ij")
+    here = b.predict(s_lat, s_lon, s_val, lat, lon)
+    moved = [x + 180.0 for x in s_lon]  # 178.4, 178.45, 188.2 (= -171.8)
+    moved[2] -= 360.0
+    there = b.predict(s_lat, moved, s_val, lat, lon + 180.0)
+    assert not here.in_domain.any() and not there.in_domain.any()
+    np.testing.assert_allclose(there.mean, here.mean, atol=1e-3)
+    np.testing.assert_allclose(there.variance, here.variance, rtol=1e-3)
