@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from inference.coords import wrap_longitude
+from inference.coords import LON_RANGE, longitude_frame, wrap_into
 from inference.errors import ConfigError, StationError
 
 BBOX_MARGIN_DEG = 1.0
@@ -84,14 +84,10 @@ def _utc(text: str) -> pd.Timestamp:
 
 
 def lon_arc(lon: NDArray[np.float64]) -> tuple[float, float]:
-    """(west, east) of the shortest arc holding every longitude; east may exceed 180."""
-    w = np.unique(wrap_longitude(lon))
-    if len(w) == 1:
-        return float(w[0]), float(w[0])
-    gaps = np.diff(np.r_[w, w[0] + 360.0])
-    i = int(np.argmax(gaps))  # the largest empty arc lies after w[i]
-    west, east = float(w[(i + 1) % len(w)]), float(w[i])
-    return west, east + 360.0 if east < west else east
+    """(west, east) of the shortest arc holding every longitude; east may exceed 180 (the
+    frame that keeps them contiguous, :func:`inference.coords.longitude_frame`)."""
+    framed = wrap_into(lon, longitude_frame(lon))
+    return float(framed.min()), float(framed.max())
 
 
 def station_box(
@@ -111,6 +107,13 @@ def station_box(
     w, s, e, n = (round(float(v), 9) for v in box)
     if e - w > 360.0:
         e = w + np.floor(360.0 / r) * r
+    if not (LON_RANGE[0] <= w and e <= LON_RANGE[1]):
+        lo, hi = LON_RANGE
+        end = east - 360 if east > 180 else east
+        raise ConfigError(
+            f"the stations span {east - west:.0f} degrees of longitude ({west:g} eastwards to "
+            f"{end:g}): no grid in {lo:g}..{hi:g} holds them; give --bbox"
+        )
     return w, s, e, n
 
 
