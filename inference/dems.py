@@ -45,6 +45,7 @@ class Filled:
     elevation: NDArray[np.float64]  # the targets' shape, NaN where still unknown
     from_dem: int  # targets that the DEMs filled
     names: tuple[str, ...]  # the DEMs used
+    given: int = 0  # targets whose elevation the caller gave (they win over the DEMs)
 
 
 class Dems:
@@ -93,6 +94,7 @@ class Dems:
         elev = np.full(shape, np.nan) if given is None else np.array(given, np.float64)
         flat_lat, flat_lon = np.ravel(lat), wrap_longitude(np.ravel(lon))
         out = elev.reshape(-1)
+        given_n = int(np.isfinite(out).sum())
         used, filled = [], 0
         for d in self.dems:
             todo = ~np.isfinite(out)
@@ -116,24 +118,29 @@ class Dems:
             out[where] = values[ok]
             used.append(d.name)
             filled += int(ok.sum())
-        return Filled(out.reshape(shape), filled, tuple(used))
+        return Filled(out.reshape(shape), filled, tuple(used), given_n)
 
     def note(self, filled: Filled, n_targets: int, uses_elevation: bool = True) -> str | None:
         """What the DEMs did for ``n_targets`` targets (None: no DEM, or a model that takes
         no point-wise elevation: nothing to say)."""
-        if not self.dems or not uses_elevation:
-            return None
+        if not self.dems or not uses_elevation or filled.given == n_targets:
+            return None  # nothing to say, or every elevation came with the request
+        rest = n_targets - filled.from_dem - filled.given
         if filled.from_dem == 0:
-            return "no DEM covers the targets: cell elevations from the DEM were not used"
-        names = ", ".join(filled.names)
-        if filled.from_dem < n_targets:
-            rest = n_targets - filled.from_dem
-            return (
-                f"cell elevations from the DEM ({names}) for {filled.from_dem} of {n_targets} "
-                f"targets; no DEM value for the other {rest}, whose elevations the model "
-                "filled as without a DEM"
+            parts = ["no DEM covers the targets: cell elevations from the DEM were not used"]
+        elif filled.given or rest:
+            names, k = ", ".join(filled.names), filled.from_dem
+            parts = [f"cell elevations from the DEM ({names}) for {k} of {n_targets} targets"]
+        else:
+            return f"cell elevations from the DEM ({', '.join(filled.names)})"
+        if filled.given:
+            parts.append(f"{filled.given} given in the request")
+        if rest and filled.from_dem:
+            parts.append(
+                f"no DEM value for the other {rest}, whose elevations the model filled as "
+                "without a DEM"
             )
-        return f"cell elevations from the DEM ({names})"
+        return "; ".join(parts)
 
 
 def _bilinear(

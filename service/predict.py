@@ -112,17 +112,17 @@ async def run(
         equivariant_only=equivariant_only,
     )
     gmac = await run_in_threadpool(admit, ready, query)  # before any work
-    notes: list[str] = []
+    dem_note = None
     uses_elevation = bool(ready.bundle.point_aux)
     if ready.dems and uses_elevation:
         filled = await run_in_threadpool(ready.dems.fill, target_lat, target_lon, target_elevation)
         target_elevation = filled.elevation
-        note = ready.dems.note(filled, int(np.size(target_lat)), uses_elevation)
-        if note:
-            notes.append(note)
+        dem_note = ready.dems.note(filled, int(np.size(target_lat)), uses_elevation)
     start = time.perf_counter()
     pred = await ready.scheduler.submit(query.with_target_elevation(target_elevation), gmac)
     model_ms = 1000 * (time.perf_counter() - start)
+    # the DEMs' note only where elevation was used (not when the stations had none)
+    notes = [dem_note] if dem_note and pred.elevation_source != "none" else []
     notes += await run_in_threadpool(
         prediction_notes,
         ready.bundle,

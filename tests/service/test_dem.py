@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli.app import app as cli_app
+from inference.bundle import DEFAULT_BUNDLE
 from inference.errors import DemError
 from service.app import create_app
 from service.settings import Settings
@@ -62,6 +63,13 @@ def test_dem_gives_cell_elevations(client: TestClient, dem_client: TestClient) -
     a = dem_client.post("/v1/grid", json=BODY | {"elevation_m": given}).json()
     b = client.post("/v1/grid", json=BODY | {"elevation_m": given}).json()
     np.testing.assert_allclose(a["mean"], b["mean"], atol=1e-4)
+    assert not any("DEM" in n for n in a["notes"]), a["notes"]  # every elevation was given
+    # some given, the rest from the DEM: the note counts both (not the given ones as missing)
+    some: list[list[float | None]] = [[None] * 5 for _ in range(4)]  # sea's 4 x 5 cells
+    some[3][3] = some[3][4] = 100.0  # two cells the DEM covers
+    notes = dem_client.post("/v1/grid", json=sea | {"elevation_m": some}).json()["notes"]
+    said = next(n for n in notes if "from the DEM" in n)
+    assert "2 given in the request" in said and "for 10 of 20 targets" in said, said
 
 
 def test_no_dem_covering_says_so(dem_client: TestClient) -> None:
@@ -113,3 +121,17 @@ def test_empty_path_settings_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("EQUIGRID_DEM", " ")
     s = Settings()
     assert s.model is None and s.dem is None
+
+
+def test_dem_note_only_where_elevation_was_used(tmp_path: Path) -> None:
+    """The shipped model with a DEM: stations without elevations mean elevation is not used,
+    so the response says that and not that the DEM gave the cells' elevations."""
+    write_dem(tmp_path / "uk.nc", 50.0, 56.0, -6.0, 2.0)
+    bare = [{k: v for k, v in s.items() if k != "elevation_m"} for s in STATIONS]
+    for c in make_client(Settings(model=DEFAULT_BUNDLE, device="cpu", dem=tmp_path)):
+        notes = c.post("/v1/grid", json=BODY | {"stations": bare}).json()["notes"]
+        assert any("no station has an elevation" in n for n in notes), notes
+        assert not any("from the DEM" in n for n in notes), notes
+        given = [s | {"elevation_m": 50.0} for s in bare]
+        notes = c.post("/v1/grid", json=BODY | {"stations": given}).json()["notes"]
+        assert any("cell elevations from the DEM (uk.nc)" in n for n in notes), notes
