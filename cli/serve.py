@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from inference.bundle import load_bundle
+from inference.errors import ConfigError
 from service.settings import LogLevel, Precision, Settings
 
 from .options import device_parser
@@ -101,6 +102,7 @@ def serve(
         precision=precision,
         log_level=log_level,
     )
+    _check_address(settings.host, settings.port)  # before minutes of model loading
     load_bundle(settings.model, settings.torch_device)  # a bad bundle fails before serving
     Dems.load(settings.dem)  # and so does a bad DEM
     trim()  # the checked bundle is gone; with several workers this process only supervises
@@ -127,3 +129,18 @@ def serve(
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             **common,  # type: ignore[arg-type]
         )
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse, in one line, an address this process cannot listen on (a port in use, a host
+    that is not this machine's) instead of uvicorn's log lines and exit 3 after start-up."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(address)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

@@ -152,6 +152,19 @@ def test_time_steps_are_checked_in_our_words() -> None:
         assert "pandas" in str(e.value) and "Failed to parse" not in str(e.value)
 
 
+def test_serve_on_a_port_in_use_is_one_line_before_loading() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = CliRunner().invoke(app, ["serve", "--port", str(port), "--model", "/nonexistent"])
+    # the address is checked first: the (missing) model is never reached
+    line = f"equigrid serve: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert _one_line(r, "serve").strip() == line
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "line"),
     [
