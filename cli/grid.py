@@ -120,7 +120,7 @@ def grid(
     demo: Annotated[
         bool, typer.Option(help="grid synthetic stations (no input file needed)")
     ] = False,
-    device: Annotated[str, device_option("on the workers", require=False)] = "cpu",
+    device: Annotated[str, device_option("on the workers", require=False)] = "auto",
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Grid a station record (every time step) into CF netCDF or Zarr: mean and variance."""

@@ -61,10 +61,14 @@ def check_counts(doc: dict[str, Any], s: Settings) -> None:
     """413 for counts over the deployment's limits, from the raw parse (cheap)."""
     n = _count(doc.get("stations"))
     if n is not None and n > s.max_stations:
-        raise TooLarge(("body", "stations"), f"{n} stations; at most {s.max_stations} allowed")
+        raise TooLarge(
+            ("body", "stations"), f"{n} stations; at most {s.max_stations} allowed (max_stations)"
+        )
     n = _count(doc.get("targets"))
     if n is not None and n > s.max_points:
-        raise TooLarge(("body", "targets"), f"{n} targets; at most {s.max_points} allowed")
+        raise TooLarge(
+            ("body", "targets"), f"{n} targets; at most {s.max_points} allowed (max_points)"
+        )
     grid = doc.get("grid")
     if isinstance(grid, dict):
         n_lat, n_lon = _count(grid.get("lat")), _count(grid.get("lon"))

@@ -100,7 +100,7 @@ class Screening:
         """One line: rows read, used, merged and skipped by reason."""
         skipped = ", ".join(f"{r} {n}" for r, n in self.counts.items()) or "none"
         return (
-            f"{self.rows} rows: {self.rows - self.skipped - self.merged} stations used, "
+            f"{self.rows} rows: {self.rows - self.skipped - self.merged} observations used, "
             f"{self.merged} duplicates merged, {self.skipped} skipped ({skipped})"
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Sequence
 
 import httpx
@@ -130,22 +129,23 @@ def test_health_answers_while_a_large_body_is_parsed(app_settings: Settings) -> 
             "stations": [{"lat": 52 + i * 1e-5, "lon": 0.0, "value": 300.0} for i in range(200_000)]
         }
 
-        async def scenario(app: FastAPI, big: dict) -> tuple[int, float]:
+        async def scenario(app: FastAPI, big: dict) -> tuple[int, int]:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as ac:
                 post = asyncio.ensure_future(ac.post("/v1/grid", json=big))
                 await asyncio.sleep(0.05)
-                worst = 0.0
+                answered = 0
                 while not post.done():
-                    t = time.perf_counter()
                     assert (await ac.get("/healthz")).status_code == 200
-                    worst = max(worst, time.perf_counter() - t)
+                    answered += 1 if not post.done() else 0
                     await asyncio.sleep(0.01)
-                return (await post).status_code, worst
+                return (await post).status_code, answered
 
-        status, worst = asyncio.run(scenario(app, big))
+        status, answered = asyncio.run(scenario(app, big))
         assert status == 422  # 300 degC is implausible
-        assert worst < 0.5, worst
+        # parsed off the event loop: health answers again and again while the body is parsed
+        # (parsed on the loop, the first health request would wait for the whole parse)
+        assert answered >= 3, answered
 
 
 def test_keys_are_checked_before_the_body_is_read(app_settings: Settings) -> None:

@@ -61,7 +61,7 @@ def test_bad_rows_are_skipped_counted_and_listed(tmp_path, small_bundle, schedul
     assert dict(zip(side["where"], side.reason, strict=True)) == EXPECTED
     assert side.loc[side["where"] == "line 7", "value_degC"].item() == 99.0
     summary = (
-        "14 rows: 3 stations used, 1 duplicates merged, 10 skipped (unparseable_time 1, "
+        "14 rows: 3 observations used, 1 duplicates merged, 10 skipped (unparseable_time 1, "
         "non_finite 1, latitude_range 1, longitude_range 1, implausible_value 1, "
         "implausible_elevation 1, conflicting_duplicate 2, outside_time_axis 1, "
         "far_from_grid 1)"

@@ -40,7 +40,7 @@ def test_stations_box_takes_the_short_way_round() -> None:
     assert station_box(np.array([-89.5]), np.array([0.0]), 1.0)[1] == -90.0
     # a network from Guam eastwards to Europe (the SAO file): no -180..360 box holds it
     lon = np.array([144.8, -170.0, -100.0, -60.0, 0.0, 60.0])
-    with pytest.raises(ConfigError, match="span 275 degrees of longitude.*give --bbox"):
+    with pytest.raises(ConfigError, match=r"span 275 degrees of longitude.*give --bbox"):
         station_box(np.full(6, 40.0), lon, 0.1)
 
 
