@@ -160,7 +160,15 @@ def grid(
     for line in prepared.warnings:
         typer.echo(f"equigrid grid: warning: {line}", err=True)
     job = prepared.job
-    outcome = run_job(job, lambda: connect(scheduler, workers, device), resume, quiet=quiet)
+    try:
+        outcome = run_job(job, lambda: connect(scheduler, workers, device), resume, quiet=quiet)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"equigrid grid: interrupted; the completed chunks are kept in {out}.partial: "
+            "rerun the same command with --resume to continue",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     typer.echo(
         f"model {bundle.name} ({bundle.path}), grid {job.grid.shape[0]}x{job.grid.shape[1]} "
         f"at {resolution:g} deg, units {job.units.value}: {outcome.steps} steps "

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -46,7 +48,7 @@ def check_options(scheduler: str | None, workers: int | None) -> None:
 @contextmanager
 def connect(scheduler: str | None, workers: int | None, device: str) -> Iterator[Any]:
     """A ``distributed.Client`` of the cluster to run on (module docstring)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     check_options(scheduler, workers)
     if scheduler:
@@ -60,17 +62,34 @@ def connect(scheduler: str | None, workers: int | None, device: str) -> Iterator
             yield client
         return
     n = workers or default_workers(device)
-    with (
-        LocalCluster(
+    with _local_cluster(n) as cluster, Client(cluster) as client:
+        try:
+            yield client
+        except KeyboardInterrupt:  # Ctrl-C: the command says so in one line; quiet shutdown
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            raise
+
+
+def _local_cluster(n: int) -> Any:
+    """A local cluster of ``n`` single-threaded worker processes, started with Ctrl-C
+    (SIGINT) ignored: the terminal sends it to the whole process group and each worker would
+    print its own traceback; the client (this process, whose handler is restored at once)
+    stops them and says so in one line."""
+    from distributed import LocalCluster
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        return LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+        )
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def dispatch(
