@@ -41,7 +41,8 @@ def plot(
         typer.Option(help="the time step to map (ISO 8601, UTC); with --station, marked"),
     ] = None,
     var: Annotated[
-        MapVariable, typer.Option(help="the mean, or its standard deviation")
+        MapVariable,
+        typer.Option(help="tas: the mean; tas_std: the mean and its standard deviation beside it"),
     ] = MapVariable.tas,
     station: Annotated[
         str | None, typer.Option(help="draw this station's series instead of a map")

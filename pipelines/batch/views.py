@@ -111,7 +111,7 @@ def step_of(ds: xr.Dataset, time: str | None) -> int:
     if time is None:
         if n == 1:
             return 0
-        raise EquigridError(f"give --time: the output has {n} steps, {_span(times)}")
+        raise EquigridError(f"give --time: the output has {_span(times)}")
     try:
         t = pd.Timestamp(time)
     except ValueError:

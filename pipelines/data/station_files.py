@@ -67,9 +67,24 @@ def read_table(
     return table
 
 
+def _separator(p: Path) -> str:
+    """The CSV's field separator: ``,``, or ``;`` / tab where the header line uses one of
+    them and no comma (spreadsheets in many locales write ``;``)."""
+    try:
+        with p.open(encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except OSError as e:
+        raise StationError(f"cannot read {p}: {one_line(e)}") from None
+    if "," not in first:
+        for sep in (";", "\t"):
+            if sep in first:
+                return sep
+    return ","
+
+
 def _header(p: Path) -> list[str]:
     try:
-        return [str(c) for c in pd.read_csv(p, nrows=0).columns]
+        return [str(c) for c in pd.read_csv(p, nrows=0, sep=_separator(p)).columns]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise StationError(f"cannot read {p} as CSV: {one_line(e)}") from None
 
@@ -81,6 +96,7 @@ def _csv(p: Path, columns: Mapping[str, str] | None) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
             p,
+            sep=_separator(p),
             usecols=sorted(set(wanted)),
             dtype=str,
             keep_default_na=False,

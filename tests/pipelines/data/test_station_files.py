@@ -160,3 +160,13 @@ def test_netcdf_that_is_not_a_timeseries_dsg_is_refused(tmp_path: Path) -> None:
         nc.createVariable("t2m", "f4", ("x",))[:] = [280.0, 281.0]
     with pytest.raises(StationError, match="featureType = timeSeries"):
         read_table(tmp_path / "grid.nc")
+
+
+def test_semicolon_and_tab_separated_csv(tmp_path: Path) -> None:
+    for sep, name in ((";", "semi.csv"), ("\t", "tabs.csv")):
+        rows = ["time_utc", "latitude", "longitude", "elevation_m", "air_temperature_degC"]
+        text = sep.join(rows) + "\n" + sep.join(["2021-01-01T12:00", "46.5", "11.3", "250", "1.5"])
+        (tmp_path / name).write_text(text + "\n")
+        t = read_table(tmp_path / name)
+        assert t.units is TemperatureUnit.degC and t.value_k[0] == pytest.approx(274.65)
+        assert (t.lat[0], t.lon[0], t.elevation_m[0]) == (46.5, 11.3, 250.0)
