@@ -180,7 +180,8 @@ def skipped_rows(table: StationTable, screening: Screening) -> pd.DataFrame:
 
 
 def write_skipped(path: Path, rows: pd.DataFrame) -> Path:
-    """The skipped rows as CSV (atomic)."""
+    """The skipped rows as CSV (atomic): values to 10 significant digits (18.33, not the
+    18.329999999999984 of a round trip through kelvin), times always as ISO 8601 instants."""
     with atomic_path(path) as tmp:
-        rows.to_csv(tmp, index=False)
+        rows.to_csv(tmp, index=False, float_format="%.10g", date_format="%Y-%m-%dT%H:%M:%S")
     return path

@@ -60,6 +60,8 @@ def test_bad_rows_are_skipped_counted_and_listed(tmp_path, small_bundle, schedul
     side = pd.read_csv(tmp_path / "g.nc.skipped.csv")
     assert dict(zip(side["where"], side.reason, strict=True)) == EXPECTED
     assert side.loc[side["where"] == "line 7", "value_degC"].item() == 99.0
+    text = (tmp_path / "g.nc.skipped.csv").read_text()
+    assert "99999" not in text and "00000000" not in text  # no K round-trip digits
     summary = (
         "14 rows: 3 observations used, 1 duplicates merged, 10 skipped (unparseable_time 1, "
         "non_finite 1, latitude_range 1, longitude_range 1, implausible_value 1, "
