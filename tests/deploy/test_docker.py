@@ -150,11 +150,11 @@ def test_grid_request(served: Served) -> None:
     body = {
         "units": "degC",
         "stations": [
-            {"lat": 51.48, "lon": -0.45, "value": 8.2},
-            {"lat": 53.35, "lon": -2.27, "value": 7.1},
-            {"lat": 52.2, "lon": 0.12, "value": 8.9},
-            {"lat": 50.9, "lon": -1.4, "value": 9.4},
-        ],
+            {"lat": 51.48, "lon": -0.45, "value": 8.2, "elevation_m": 25},
+            {"lat": 53.35, "lon": -2.27, "value": 7.1, "elevation_m": 78},
+            {"lat": 52.2, "lon": 0.12, "value": 8.9, "elevation_m": 12},
+            {"lat": 50.9, "lon": -1.4, "value": 9.4, "elevation_m": 10},
+        ],  # with elevations: the model uses the cells' (the DEM's, said in the notes)
         "grid": {"bbox": [-3, 50, 1, 54], "resolution_deg": 0.5},
     }
     r = httpx.post(f"{served.base}/v1/grid", json=body, timeout=60)
