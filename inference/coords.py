@@ -41,9 +41,10 @@ def longitude_frame(lon: ArrayLike) -> float:
     -180 (the usual [-180, 180)) unless the widest gap between the longitudes lies elsewhere
     than across the antimeridian (a grid over the Pacific, 170 E to 165 W), then the middle of
     that gap, so a region across 180 degrees is one piece and not two ends of the map."""
-    w = np.unique(wrap_longitude(np.ravel(lon)))
-    if w.size < 2:
-        return -180.0
+    w = wrap_longitude(np.ravel(lon))
+    if w.size < 2 or w.max() - w.min() <= 180.0:
+        return -180.0  # the gap across +-180 is then at least half the circle: the widest
+    w = np.unique(w)
     gaps = np.diff(np.r_[w, w[0] + 360.0])  # the last gap is the one across +-180
     k = int(np.argmax(gaps))
     if gaps[-1] >= gaps[k]:
