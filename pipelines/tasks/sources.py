@@ -77,12 +77,18 @@ def era5_conus(data_dir: Path, dem: Terrain) -> Field:
     )
 
 
+def check_terrains(names: list[str]) -> list[str]:
+    """``names`` if each is a key of :data:`TERRAIN_FILES`, else a :class:`DataError`."""
+    unknown = sorted(set(names) - set(TERRAIN_FILES))
+    if unknown:
+        raise DataError(f"unknown terrain {unknown[0]!r}; known: {', '.join(TERRAIN_FILES)}")
+    return names
+
+
 def load_terrains(data_dir: Path, names: list[str]) -> list[Terrain]:
     """The fine DEMs named (keys of :data:`TERRAIN_FILES`)."""
     out = []
-    for n in names:
-        if n not in TERRAIN_FILES:
-            raise DataError(f"unknown terrain {n!r}; known: {', '.join(TERRAIN_FILES)}")
+    for n in check_terrains(names):
         path = data_dir / TERRAIN_FILES[n]
         if not path.is_file():
             raise DataError(f"{path}: file not found")

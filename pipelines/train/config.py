@@ -30,9 +30,9 @@ from pydantic import (
     model_validator,
 )
 
-from inference.errors import ConfigError
+from inference.errors import ConfigError, DataError
 
-from ..tasks.sources import TERRAIN_FILES
+from ..tasks.sources import TERRAIN_FILES, check_terrains
 
 
 class TrainConfig(BaseModel):
@@ -91,10 +91,10 @@ class DataConfig(BaseModel):
     @field_validator("terrains")
     @classmethod
     def _known(cls, names: list[str]) -> list[str]:
-        unknown = sorted(set(names) - set(TERRAIN_FILES))
-        if unknown:
-            raise ValueError(f"unknown terrain {unknown[0]!r}; known: {', '.join(TERRAIN_FILES)}")
-        return names
+        try:
+            return check_terrains(names)
+        except DataError as e:
+            raise ValueError(str(e)) from None
 
     @field_validator("sim_stations", "uk_stations")
     @classmethod
